@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+/**
+ * Schema building blocks shared by the core, the drivers and the stages.
+ * Durations and sizes accept the SPEC's text forms and come out as integer ms / bytes.
+ */
+export const duration = () =>
+  z.union([z.int().nonnegative(), z.string()])
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.issues.push({ code: 'custom', input: v, message: `invalid duration ${JSON.stringify(v)}: expected e.g. 250ms, 10s, 5m, 1h or integer milliseconds` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: 'duration: 250ms, 10s, 5m, 1h or integer milliseconds' });
+
+export const size = () =>
+  z.union([z.int().nonnegative(), z.string()])
+    .transform((v, ctx) => {
+      const b = parseSize(v);
+      if (b === undefined) {
+        ctx.issues.push({ code: 'custom', input: v, message: `invalid size ${JSON.stringify(v)}: expected e.g. 64MiB, 512KiB or integer bytes` });
+        return z.NEVER;
+      }
+      return b;
+    })
+    .meta({ description: 'size: 64MiB, 512KiB or integer bytes' });
+
+/** Source and point ids end up in topics and globs: keep them plain. */
+export const identifier = () =>
+  z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, "_", ".", ":" or "-"');
+
+/** Fields every source has, whatever its driver. */
+export const sourceBase = {
+  id: identifier(),
+  enabled: z.boolean().default(true),
+};

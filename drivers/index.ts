@@ -1,0 +1,10 @@
+import type { DriverDefinition } from './types.js';
+import { simDriver } from './sim/index.js';
+
+/**
+ * Every driver the agent knows. Add a driver: a folder under drivers/ exporting a
+ * DriverDefinition, plus one line here. Order does not matter.
+ */
+export const drivers: DriverDefinition[] = [
+  simDriver as DriverDefinition,
+];

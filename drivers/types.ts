@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+import type { Logger } from '../agent/log.js';
+import type { Clock } from '../agent/clock.js';
+import type { Quality, Value } from '../agent/reading.js';
+
+/** Health of a source as shown by `edge-agent status` and /healthz. */
+export type SourceState = 'starting' | 'ok' | 'backing-off' | 'down' | 'stopped';
+
+/**
+ * What the runtime hands a driver. The driver never builds Reading objects itself or
+ * talks to pipelines: it calls `emit`, and the runtime stamps, counts and routes.
+ */
+export interface SourceContext {
+  readonly sourceId: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Writable per-agent directory (e.g. for persisted pulse totals). */
+  readonly dataDir: string;
+  /** One reading. `ts` defaults to clock.now(). */
+  emit(point: string, value: Value, quality?: Quality, ts?: number): void;
+  /**
+   * A counted, rate-limited-logged fault. `kind` is a short stable label
+   * (`timeout`, `modbus-exception`, `parse`, `disconnected`, ...).
+   */
+  error(kind: string, message: string, point?: string): void;
+  /** Report a state change (logged once per change). */
+  setState(state: SourceState, detail?: string): void;
+}
+
+/**
+ * A running source. `open` starts acquisition and must not throw for device absence:
+ * the driver reconnects by itself with backoff and reports state instead.
+ */
+export interface Driver {
+  open(): Promise<void>;
+  /** Stop timers, release the device. Idempotent. */
+  close(): Promise<void>;
+  /** Driver-specific details for `edge-agent status` (bus queue depth, port, ...). */
+  diagnostics?(): Record<string, unknown>;
+}
+
+/** One entry in drivers/index.ts: a config schema plus a factory. */
+export interface DriverDefinition<S extends z.ZodType = z.ZodType> {
+  /** Value of `driver:` in the config. */
+  readonly name: string;
+  /** Strict object schema, including `driver: z.literal(name)` and `...sourceBase`. */
+  readonly schema: S;
+  create(config: z.output<S>, ctx: SourceContext): Driver;
+  /** Point names this source can emit (for validation of pipelines and status). Optional. */
+  pointNames?(config: z.output<S>): string[];
+}
+
+export function defineDriver<S extends z.ZodType>(d: DriverDefinition<S>): DriverDefinition<S> {
+  return d;
+}
