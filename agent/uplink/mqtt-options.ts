@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import type { IClientOptions } from 'mqtt';
+import type { UplinkConfig } from '../config/schema.js';
+
+/** Builds mqtt.js options from config; reads secrets from files/env here and nowhere else. */
+export function mqttClientOptions(cfg: UplinkConfig['mqtt'], agentId: string, will: { topic: string; payload: string }): IClientOptions {
+  const read = (f: string | undefined) => (f ? fs.readFileSync(f) : undefined);
+  let password = cfg.password ?? process.env.EDGE_AGENT_MQTT_PASSWORD;
+  if (cfg.passwordFile) password = fs.readFileSync(cfg.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  return {
+    clientId: cfg.clientId ?? `edge-agent-${agentId}`,
+    username: cfg.username,
+    password,
+    ca: read(cfg.ca),
+    cert: read(cfg.cert),
+    key: read(cfg.key),
+    rejectUnauthorized: !cfg.insecure,
+    keepalive: Math.max(1, Math.round(cfg.keepalive / 1000)),
+    connectTimeout: cfg.connectTimeout,
+    // We drive reconnects ourselves (jittered backoff, one log line per state change).
+    reconnectPeriod: 0,
+    clean: true,
+    protocolVersion: 4,
+    // Nothing may queue inside mqtt.js while offline: the outbox is the queue.
+    queueQoSZero: false,
+    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+  };
+}

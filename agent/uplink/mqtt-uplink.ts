@@ -1,0 +1,254 @@
+import zlib from 'node:zlib';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../log.js';
+import type { UplinkConfig } from '../config/schema.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { Backoff } from './backoff.js';
+import { mqttClientOptions } from './mqtt-options.js';
+import { topics, type Topics } from './topics.js';
+import { TokenBucket } from './token-bucket.js';
+
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface UplinkCounters {
+  batchesPublished: number;
+  batchesAcked: number;
+  bytesPublished: number;
+  connects: number;
+  disconnects: number;
+  lastAckAt: number;
+  /** Last publish->ack latency, ms. */
+  lastLatencyMs: number;
+}
+
+export interface UplinkHooks {
+  /** Extra fields for the retained status document. */
+  status?: () => Record<string, unknown>;
+  /** Called on every (re)connect, after the birth message; subscribe here. */
+  onConnect?: (client: MqttClient) => void;
+  onMessage?: (topic: string, payload: Buffer) => void;
+}
+
+/**
+ * Forwards outbox batches over MQTT. At most `inflight` batches are handed to mqtt.js at once,
+ * so its in-memory queue stays near empty; a batch is removed from the outbox only in the
+ * publish callback, i.e. after PUBACK (QoS 1/2). Batches unacknowledged when the link drops are
+ * resent by mqtt.js on reconnect with the same payload, hence the same seq.
+ */
+export class MqttUplink {
+  readonly topics: Topics;
+  private client: MqttClient | undefined;
+  private state: LinkState = 'disconnected';
+  private readonly backoff: Backoff;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly inflight = new Map<number, number>();
+  private lastQueuedSeq = 0;
+  private pumping = false;
+  private lastError = '';
+  private bucket: TokenBucket | undefined;
+  private bucketTimer: NodeJS.Timeout | undefined;
+  private stateSince = Date.now();
+  /** Resolves the first time this uplink reaches a broker (used by remote-config rollback). */
+  readonly connected: Promise<void>;
+  private markConnected!: () => void;
+  readonly counters: UplinkCounters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0 };
+
+  constructor(
+    private readonly cfg: UplinkConfig,
+    private readonly agentId: string,
+    private readonly outbox: Outbox,
+    private readonly log: Logger,
+    private readonly hooks: UplinkHooks = {},
+  ) {
+    this.topics = topics(cfg.mqtt.topicPrefix, agentId);
+    this.backoff = new Backoff(cfg.mqtt.reconnectMin, cfg.mqtt.reconnectMax);
+    if (cfg.maxBytesPerSecond) this.bucket = new TokenBucket(cfg.maxBytesPerSecond, Math.max(cfg.maxBytesPerSecond, cfg.batch.maxBytes));
+    this.connected = new Promise((r) => (this.markConnected = r));
+  }
+
+  get linkState(): LinkState {
+    return this.state;
+  }
+
+  get stateAgeMs(): number {
+    return Date.now() - this.stateSince;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  get mqttClient(): MqttClient | undefined {
+    return this.client;
+  }
+
+  start(): void {
+    const opts = mqttClientOptions(this.cfg.mqtt, this.agentId, { topic: this.topics.status, payload: JSON.stringify({ state: 'offline', agent: this.agentId }) });
+    this.setState('connecting');
+    const client = mqtt.connect(this.cfg.mqtt.url, opts);
+    this.client = client;
+    client.on('connect', () => {
+      this.backoff.reset();
+      this.counters.connects++;
+      this.lastError = '';
+      this.setState('connected');
+      this.log.info({ url: redactUrl(this.cfg.mqtt.url) }, 'uplink connected');
+      this.markConnected();
+      this.publishStatus();
+      this.hooks.onConnect?.(client);
+      this.kick();
+    });
+    client.on('message', (topic, payload) => this.hooks.onMessage?.(topic, payload));
+    client.on('error', (err) => {
+      // Auth failures, TLS errors, refused connections: one line per distinct error, then backoff.
+      const msg = describeError(err);
+      if (msg !== this.lastError) {
+        this.log.error({ url: redactUrl(this.cfg.mqtt.url), err: msg }, 'uplink error');
+        this.lastError = msg;
+      }
+    });
+    client.on('close', () => {
+      if (this.state === 'stopped') return;
+      if (this.state === 'connected') {
+        this.counters.disconnects++;
+        this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: this.inflight.size }, 'uplink disconnected; batches stay in the outbox');
+      }
+      this.setState('disconnected');
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.state === 'stopped') return;
+    const delay = this.backoff.next();
+    this.log.debug({ delayMs: delay, attempt: this.backoff.attempts }, 'uplink reconnect scheduled');
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.state === 'stopped' || !this.client) return;
+      this.setState('connecting');
+      this.client.reconnect();
+    }, delay);
+  }
+
+  private setState(s: LinkState): void {
+    if (s !== this.state) this.stateSince = Date.now();
+    this.state = s;
+  }
+
+  /** New batches may be in the outbox: publish while the window has room. */
+  kick(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pump();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pump(): void {
+    const client = this.client;
+    if (!client || this.state !== 'connected') return;
+    const window = this.cfg.mqtt.inflight;
+    while (this.inflight.size < window) {
+      const batches = this.outbox.next(this.lastQueuedSeq, window - this.inflight.size);
+      if (batches.length === 0) return;
+      for (const b of batches) {
+        const payload = this.cfg.batch.encoding === 'json+gzip' ? zlib.gzipSync(b.payload, { level: 6 }) : b.payload;
+        if (this.bucket && !this.bucket.take(payload.length)) {
+          // Metered link: wait for tokens, then resume from this batch.
+          if (!this.bucketTimer) {
+            this.bucketTimer = setTimeout(() => {
+              this.bucketTimer = undefined;
+              this.kick();
+            }, this.bucket.msUntil(payload.length));
+          }
+          return;
+        }
+        this.lastQueuedSeq = b.seq;
+        this.inflight.set(b.seq, b.n);
+        const sentAt = performance.now();
+        const seq = b.seq;
+        const n = b.n;
+        this.counters.batchesPublished++;
+        this.counters.bytesPublished += payload.length;
+        client.publish(this.topics.data, payload, { qos: this.cfg.mqtt.qos }, (err) => {
+          if (!this.inflight.delete(seq)) return; // stale: uplink stopped or replaced
+          if (err) {
+            // Not acknowledged: forget it was queued so it is sent again (same seq) later.
+            if (seq <= this.lastQueuedSeq) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, seq - 1);
+            return;
+          }
+          this.counters.batchesAcked++;
+          this.counters.lastAckAt = Date.now();
+          this.counters.lastLatencyMs = performance.now() - sentAt;
+          this.outbox.ack(seq, n);
+          this.kick();
+        });
+      }
+    }
+  }
+
+  statusDocument(): Record<string, unknown> {
+    return { state: 'online', agent: this.agentId, ...this.hooks.status?.() };
+  }
+
+  /** Retained status: birth on connect, refreshed by the runtime (counters, drops). */
+  publishStatus(): void {
+    if (this.state !== 'connected' || !this.client) return;
+    this.client.publish(this.topics.status, JSON.stringify(this.statusDocument()), { qos: 1, retain: true });
+  }
+
+  publishRetained(topic: string, doc: unknown): void {
+    if (this.state !== 'connected' || !this.client) return;
+    this.client.publish(topic, JSON.stringify(doc), { qos: 1, retain: true });
+  }
+
+  /** Wait (bounded) for in-flight batches to be acknowledged. */
+  async settle(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.inflight.size > 0 && this.state === 'connected' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Publish the offline status (clean shutdown: the will covers crashes) and disconnect. */
+  async stop(opts: { offline?: boolean } = {}): Promise<void> {
+    const client = this.client;
+    const wasConnected = this.state === 'connected';
+    this.setState('stopped');
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.bucketTimer) clearTimeout(this.bucketTimer);
+    this.reconnectTimer = undefined;
+    this.inflight.clear();
+    if (!client) return;
+    if (wasConnected && opts.offline !== false) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        client.publish(this.topics.status, JSON.stringify({ state: 'offline', agent: this.agentId, at: Date.now() }), { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      client.end(!wasConnected, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    client.removeAllListeners();
+    client.on('error', () => {});
+  }
+}
+
+function describeError(err: Error & { code?: string | number }): string {
+  const m = err.message || String(err);
+  if (/Not authorized|Bad user ?name or password/i.test(m)) return `${m} (check uplink.mqtt.username / passwordFile)`;
+  if (/self[- ]signed|unable to verify|certificate/i.test(m)) return `${m} (check uplink.mqtt.ca / cert / key)`;
+  return m;
+}
+
+/** URLs may carry credentials (mqtt://user:pass@host): never log them. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}

@@ -1,0 +1,12 @@
+/** SPEC "MQTT": every topic hangs under {topicPrefix}/{agentId}. */
+export function topics(prefix: string, agentId: string) {
+  const root = prefix ? `${prefix}/${agentId}` : agentId;
+  return {
+    root,
+    data: `${root}/data`,
+    status: `${root}/status`,
+    configSet: `${root}/config/set`,
+    configState: `${root}/config/state`,
+  };
+}
+export type Topics = ReturnType<typeof topics>;
