@@ -1,0 +1,191 @@
+import type { Logger } from '../log.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { Reading } from '../reading.js';
+import { Outbox } from '../outbox/outbox.js';
+import { MqttUplink, type UplinkHooks } from '../uplink/mqtt-uplink.js';
+import { Router } from '../../pipelines/router.js';
+import { drivers } from '../../drivers/index.js';
+import { Periodic } from '../periodic.js';
+import { SourceRunner } from './source-runner.js';
+import { VERSION } from '../version.js';
+
+export interface AgentOptions {
+  log: Logger;
+  clock?: Clock;
+  /** Tells whether the wall clock is trusted (clock-sync detection); readings get `unsynced` otherwise. */
+  clockUnsynced?: () => boolean;
+  uplinkHooks?: UplinkHooks;
+  /** Which config is in force and from where (status). */
+  configVersion?: number;
+  configOrigin?: string;
+}
+
+/** How often the retained status document is refreshed (counters, drops). */
+const STATUS_INTERVAL_MS = 60_000;
+/** Pipeline time-based stages (aggregate windows) are ticked at this period. */
+const PIPELINE_TICK_MS = 100;
+
+/**
+ * The running daemon: sources -> router (pipelines) -> outbox -> uplink, plus the timers that
+ * flush the outbox and tick the pipelines. The outbox outlives config changes; sources, pipelines
+ * and the uplink are rebuilt from a Config.
+ */
+export class Agent {
+  readonly startedAt: number;
+  readonly outbox: Outbox;
+  config: Config;
+  configVersion: number;
+  configOrigin: string;
+  uplink: MqttUplink;
+  private router: Router;
+  sources: SourceRunner[] = [];
+  readonly stageDrops = new Map<string, number>();
+  private readonly clock: Clock;
+  private readonly flushTimer: Periodic;
+  private readonly tickTimer: Periodic;
+  private readonly statusTimer: Periodic;
+  private stopping = false;
+  private readonly sink = (r: Reading) => this.outbox.add(r);
+
+  private constructor(config: Config, private readonly opts: AgentOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.config = config;
+    this.configVersion = opts.configVersion ?? 0;
+    this.configOrigin = opts.configOrigin ?? 'file';
+    const log = opts.log;
+    this.outbox = new Outbox({
+      agentId: config.agent.id,
+      dataDir: config.agent.dataDir,
+      maxBytes: config.buffer.maxBytes,
+      overflow: config.buffer.overflow,
+      batch: config.uplink.batch,
+      log: log.child({ part: 'outbox' }),
+    });
+    this.router = this.buildRouter(config);
+    this.uplink = this.buildUplink(config);
+    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks.
+    const flushMs = Math.min(config.buffer.flushInterval, config.uplink.batch.maxDelay);
+    this.flushTimer = new Periodic(flushMs, () => this.flush(), this.clock);
+    this.tickTimer = new Periodic(PIPELINE_TICK_MS, () => this.router.tick(), this.clock);
+    this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this.uplink.publishStatus(), this.clock);
+  }
+
+  /** Open the outbox, start sources and uplink. Resolves once everything is started (not connected). */
+  static async start(config: Config, opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(config, opts);
+    agent.flushTimer.start();
+    agent.tickTimer.start();
+    agent.statusTimer.start();
+    agent.sources = await agent.startSources(config);
+    agent.uplink.start();
+    opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
+    return agent;
+  }
+
+  private stageContext() {
+    return {
+      clock: this.clock,
+      drop: (reason: string) => this.stageDrops.set(reason, (this.stageDrops.get(reason) ?? 0) + 1),
+    };
+  }
+
+  buildRouter(config: Config): Router {
+    return new Router(config.pipelines, this.sink, this.stageContext());
+  }
+
+  buildUplink(config: Config): MqttUplink {
+    return new MqttUplink(config.uplink, config.agent.id, this.outbox, this.opts.log.child({ part: 'uplink' }), {
+      ...this.opts.uplinkHooks,
+      status: () => this.statusFields(),
+    });
+  }
+
+  /** Readings enter the router; sources are never blocked by a slow uplink. */
+  private readonly toRouter = (r: Reading) => this.router.push(r);
+
+  createSources(config: Config): SourceRunner[] {
+    const out: SourceRunner[] = [];
+    for (const sc of config.sources as Config['sources']) {
+      const s = sc as typeof sc & { id: string; driver: string; enabled: boolean };
+      if (!s.enabled) continue;
+      const def = drivers.find((d) => d.name === s.driver);
+      if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
+      out.push(new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.opts.clockUnsynced));
+    }
+    return out;
+  }
+
+  async startSources(config: Config): Promise<SourceRunner[]> {
+    const runners = this.createSources(config);
+    for (const r of runners) {
+      try {
+        await r.open();
+      } catch (e) {
+        // A driver that fails to open must not take the others down.
+        r.ctx.error('open', `cannot start source: ${(e as Error).message}`);
+        r.ctx.setState('down', (e as Error).message);
+      }
+    }
+    return runners;
+  }
+
+  flush(): void {
+    this.outbox.flush();
+    this.uplink.kick();
+  }
+
+  statusFields(): Record<string, unknown> {
+    const o = this.outbox.stats();
+    return {
+      version: VERSION,
+      startedAt: this.startedAt,
+      configVersion: this.configVersion,
+      sources: this.sources.length,
+      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory },
+    };
+  }
+
+  status() {
+    return {
+      agent: this.config.agent.id,
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      config: { version: this.configVersion, origin: this.configOrigin },
+      link: { state: this.uplink.linkState, since: this.clock.now() - this.uplink.stateAgeMs, inflight: this.uplink.inflightCount, ...this.uplink.counters },
+      outbox: this.outbox.stats(),
+      stageDrops: Object.fromEntries(this.stageDrops),
+      sources: this.sources.map((s) => s.status()),
+    };
+  }
+
+  get scheduler() {
+    return { flush: this.flushTimer, tick: this.tickTimer };
+  }
+
+  /**
+   * Clean shutdown: stop sources, let stages emit what they hold (aggregate's partial window),
+   * commit everything to the outbox, say offline, disconnect. Nothing acquired is lost.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const log = this.opts.log;
+    await Promise.allSettled(this.sources.map((s) => s.close()));
+    this.router.flush();
+    this.flushTimer.stop();
+    this.tickTimer.stop();
+    this.statusTimer.stop();
+    this.outbox.flush();
+    this.uplink.kick();
+    await this.uplink.settle(1000);
+    await this.uplink.stop();
+    this.outbox.flush(); // commit the deletions of batches acknowledged while settling
+    const o = this.outbox.stats();
+    const produced = this.sources.reduce((n, s) => n + s.readingCount, 0);
+    this.outbox.close();
+    log.info({ backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, nextSeq: o.nextSeq }, 'edge-agent stopped; unsent readings stay in the outbox');
+  }
+}

@@ -1,0 +1,131 @@
+import type { Logger } from '../log.js';
+import type { Clock } from '../clock.js';
+import type { Emit, Quality, Value } from '../reading.js';
+import type { SourceConfig } from '../config/schema.js';
+import type { Driver, DriverDefinition, SourceContext, SourceState } from '../../drivers/types.js';
+
+export interface SourceStatus {
+  id: string;
+  driver: string;
+  state: SourceState;
+  detail?: string;
+  readings: number;
+  lastReadingAt: number | null;
+  errors: Record<string, number>;
+  lastError?: { kind: string; message: string; point?: string; at: number };
+  driverInfo?: Record<string, unknown>;
+}
+
+/** Errors of one kind are logged at most once per this interval (with the count since). */
+const ERROR_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Runs one configured source: gives its driver a SourceContext, stamps and counts what it emits,
+ * and keeps the error and state bookkeeping that `status`, metrics and /healthz read.
+ */
+export class SourceRunner {
+  readonly id: string;
+  private driver: Driver | undefined;
+  private state: SourceState = 'starting';
+  private detail: string | undefined;
+  private readings = 0;
+  private lastReadingAt: number | null = null;
+  private readonly errors: Record<string, number> = {};
+  private lastError: SourceStatus['lastError'];
+  private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
+  readonly ctx: SourceContext;
+
+  constructor(
+    readonly config: SourceConfig,
+    private readonly def: DriverDefinition,
+    private readonly sink: Emit,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    dataDir: string,
+    /** Marks readings taken while the wall clock is not known to be right. */
+    private readonly unsynced: () => boolean = () => false,
+  ) {
+    this.id = config.id;
+    const source = config.id;
+    const self = this;
+    const slog = log.child({ source });
+    this.ctx = {
+      sourceId: source,
+      log: slog,
+      clock,
+      dataDir,
+      emit(point: string, value: Value, quality?: Quality, ts?: number) {
+        self.readings++;
+        const t = ts ?? clock.now();
+        self.lastReadingAt = t;
+        const unsynced = self.unsynced();
+        sink(quality === undefined || quality === 'good'
+          ? (unsynced ? { source, point, ts: t, value, unsynced } : { source, point, ts: t, value })
+          : (unsynced ? { source, point, ts: t, value, quality, unsynced } : { source, point, ts: t, value, quality }));
+      },
+      error(kind: string, message: string, point?: string) {
+        self.errors[kind] = (self.errors[kind] ?? 0) + 1;
+        const at = clock.now();
+        self.lastError = { kind, message, point, at };
+        const key = point ? `${kind}:${point}` : kind;
+        const prev = self.errorLog.get(key);
+        const mono = clock.mono();
+        if (!prev || mono - prev.at >= ERROR_LOG_INTERVAL_MS) {
+          slog.warn({ kind, point, suppressed: prev?.suppressed || undefined }, message);
+          self.errorLog.set(key, { at: mono, suppressed: 0 });
+        } else prev.suppressed++;
+      },
+      setState(state: SourceState, detail?: string) {
+        if (state === self.state && detail === self.detail) return;
+        const level = state === 'ok' ? 'info' : state === 'down' || state === 'backing-off' ? 'warn' : 'debug';
+        slog[level]({ state, detail }, `source ${state}`);
+        self.state = state;
+        self.detail = detail;
+      },
+    };
+  }
+
+  async open(): Promise<void> {
+    this.driver = this.def.create(this.config, this.ctx);
+    await this.driver.open();
+  }
+
+  async close(): Promise<void> {
+    const d = this.driver;
+    this.driver = undefined;
+    if (d) await d.close();
+    this.state = 'stopped';
+  }
+
+  status(): SourceStatus {
+    let driverInfo: Record<string, unknown> | undefined;
+    try {
+      driverInfo = this.driver?.diagnostics?.();
+    } catch {
+      driverInfo = undefined;
+    }
+    return {
+      id: this.id,
+      driver: this.config.driver,
+      state: this.state,
+      detail: this.detail,
+      readings: this.readings,
+      lastReadingAt: this.lastReadingAt,
+      errors: { ...this.errors },
+      lastError: this.lastError,
+      driverInfo,
+    };
+  }
+
+  get errorCounts(): Readonly<Record<string, number>> {
+    return this.errors;
+  }
+
+  get readingCount(): number {
+    return this.readings;
+  }
+
+  get currentState(): SourceState {
+    return this.state;
+  }
+}
