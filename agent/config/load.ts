@@ -51,8 +51,8 @@ export function parseConfigText(text: string): ParseResult {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const errors: ConfigError[] = [];
   for (const e of doc.errors) {
-    const lp = e.linePos?.[0];
-    errors.push({ path: '(yaml)', message: e.message.split('\n')[0], line: lp?.line, col: lp?.col });
+    const lp = lc.linePos(e.pos[0]);
+    errors.push({ path: '(yaml)', message: e.message.split('\n')[0], line: lp.line, col: lp.col });
   }
   if (errors.length) return { ok: false, errors };
   const raw = doc.toJS({ maxAliasCount: 100 });

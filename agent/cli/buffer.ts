@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import Database from 'better-sqlite3';
+import { CliError, DEFAULT_DATA_DIR } from './common.js';
+import { ROW_OVERHEAD } from '../outbox/outbox.js';
+
+/** Reads the outbox without the daemon (read-only; WAL lets it run beside a live daemon). */
+export function bufferStats(dataDir: string) {
+  const file = path.join(dataDir, 'outbox.db');
+  if (!fs.existsSync(file)) throw new CliError(`no outbox at ${file} (is --data-dir right?)`);
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const agg = db.prepare('SELECT count(*) AS rows, coalesce(sum(n),0) AS readings, coalesce(sum(bytes),0) AS bytes, min(first_ts) AS oldestTs, min(seq) AS firstSeq, max(seq) AS lastSeq, coalesce(sum(thinned > 0),0) AS thinnedBatches FROM batches').get() as Record<string, number | null>;
+    const meta = Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: number }[]).map((r) => [r.key, r.value]));
+    let fileBytes = 0;
+    for (const f of [file, `${file}-wal`]) if (fs.existsSync(f)) fileBytes += fs.statSync(f).size;
+    return {
+      file,
+      rows: agg.rows,
+      readings: agg.readings,
+      payloadBytes: agg.bytes,
+      accountedBytes: (agg.bytes ?? 0) + (agg.rows ?? 0) * ROW_OVERHEAD,
+      fileBytes,
+      oldestTs: agg.oldestTs,
+      oldest: agg.oldestTs ? new Date(agg.oldestTs).toISOString() : null,
+      firstSeq: agg.firstSeq,
+      lastSeq: agg.lastSeq,
+      nextSeq: meta.next_seq ?? null,
+      thinnedBatches: agg.thinnedBatches,
+      droppedOverflow: meta.dropped_overflow ?? 0,
+      droppedThinned: meta.dropped_thinned ?? 0,
+      droppedMemory: meta.dropped_memory ?? 0,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+export function register(program: Command): void {
+  const buffer = program.command('buffer').description('inspect the on-disk outbox');
+  buffer
+    .command('stats')
+    .description('outbox size, rows, oldest reading, drop counters')
+    .option('-d, --data-dir <dir>', 'agent.dataDir of the agent', DEFAULT_DATA_DIR)
+    .option('--json', 'machine-readable output')
+    .action((opts: { dataDir: string; json?: boolean }) => {
+      const s = bufferStats(opts.dataDir);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(s) + '\n');
+        return;
+      }
+      const lines = [
+        ['outbox', s.file],
+        ['batches', String(s.rows)],
+        ['readings', String(s.readings)],
+        ['payload', `${s.payloadBytes} bytes`],
+        ['on disk', `${s.fileBytes} bytes (db + wal)`],
+        ['oldest reading', s.oldest ?? '-'],
+        ['seq', s.rows ? `${s.firstSeq}..${s.lastSeq} (next ${s.nextSeq})` : `next ${s.nextSeq ?? 1}`],
+        ['dropped (overflow)', String(s.droppedOverflow)],
+        ['dropped (thinned)', String(s.droppedThinned)],
+        ['dropped (memory)', String(s.droppedMemory)],
+      ];
+      for (const [k, v] of lines) process.stdout.write(`${k.padEnd(20)} ${v}\n`);
+    });
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
+import { formatError } from '../config/errors.js';
+import { createLogger } from '../log.js';
+import { Agent } from '../runtime/agent.js';
+import { DEFAULT_CONFIG } from './common.js';
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon (systemd runs this)')
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('--mqtt-url <url>', 'override uplink.mqtt.url (demos, tests)')
+    .action(async (opts: { config: string; mqttUrl?: string }) => {
+      let loaded;
+      try {
+        loaded = loadConfigFile(opts.config);
+      } catch (e) {
+        if (e instanceof ConfigInvalidError) {
+          for (const err of e.errors) process.stderr.write(formatError(err, e.file) + '\n');
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      }
+      const config = loaded.config;
+      if (opts.mqttUrl) config.uplink.mqtt.url = opts.mqttUrl;
+      const log = createLogger(config.agent.logLevel);
+      const agent = await Agent.start(config, { log, configOrigin: loaded.file });
+      let stopping = false;
+      const stop = (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal: sig }, 'shutting down');
+        agent.stop().then(
+          () => process.exit(0),
+          (e) => {
+            log.error({ err: (e as Error).message }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}
