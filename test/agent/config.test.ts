@@ -122,3 +122,11 @@ test('every example config validates', () => {
     assert.ok(r.ok, `${f}: ${r.ok ? '' : r.errors.map((e) => formatError(e, f)).join('; ')}`);
   }
 });
+
+test('the committed JSON Schema matches the zod schema (run `npm run schema` after changing it)', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/schema.ts', '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const schema = JSON.parse(fs.readFileSync('agent/config/config.schema.json', 'utf8'));
+  assert.equal(schema.additionalProperties, false, 'unknown top-level keys must be errors for editors too');
+  assert.ok(schema.properties.sources, 'sources described');
+});
