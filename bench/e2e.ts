@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
 import { startBroker } from '../test/helpers/broker.js';
-import { BUNDLE } from '../test/helpers/daemon.js';
+import { BUNDLE, unitNodeFlags } from './lib/daemon.js';
 import { cpuMs, round, sampleRss } from './lib/proc.js';
 import { report } from './lib/report.js';
 
@@ -63,7 +63,7 @@ ${points}
 control: { socket: ${dir}/agent.sock }
 `);
   const sub = await counter(url, 'edge/bench-e2e/data');
-  const proc = spawn(process.execPath, [BUNDLE, 'run', '--config', path.join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [...unitNodeFlags(), BUNDLE, 'run', '--config', path.join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const rss = sampleRss(proc.pid!);
   const cpu0 = cpuMs(proc.pid!);
   const t0 = performance.now();
