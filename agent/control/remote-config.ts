@@ -155,7 +155,9 @@ export class RemoteConfig {
     try {
       swap = await swapConfig(agent, next);
     } catch (e) {
-      this.report('rejected', version, hash, [`apply failed: ${(e as Error).message}; previous config restored`], source);
+      // SPEC: applying failed, the previous config is back (swapConfig restored it).
+      if (source === 'mqtt') this.minVersion = Math.max(this.minVersion, version);
+      this.report('rolled-back', version, hash, [`apply failed: ${(e as Error).message}; previous config (version ${agent.configVersion}) restored`], source);
       return;
     }
     agent.configVersion = version;

@@ -168,6 +168,15 @@ test('remote config: applied, rejected for every bad push, persisted across a re
   const before = states().length;
   await publishOnce(broker.url, SET, JSON.stringify({ version: 1, config: v1, signature: keys.sign(1, v1) }));
   await waitFor(() => states().length > before && states().at(-1).status === 'rejected', 10_000, 'replay after restart rejected');
+
+  // SIGHUP with a remote config in force: it stays (newer than the file), the file's local-only keys apply.
+  writeConfig(dir, localConfig(dir, broker.url, metricsPort, keys.pub).replace('maxBytes: 16KiB', 'maxBytes: 32KiB'));
+  const n = states().length;
+  d.proc.kill('SIGHUP');
+  await waitFor(() => states().length > n, 10_000, 'state after SIGHUP');
+  assert.deepEqual({ ...states().at(-1), at: 0, hash: '' }, { version: 1, hash: '', status: 'applied', errors: [], at: 0, source: 'file', running: 1 });
+  const extraNow = readingsOf('extra');
+  await waitFor(() => readingsOf('extra') > extraNow + 5, 10_000, 'the pushed source still runs after SIGHUP');
   assert.equal(await d.stop(), 0);
   // One outbox across swaps and restarts: seq strictly increases, nothing sent twice.
   const seqs = sub.batches.map((b) => b.seq);
