@@ -97,8 +97,10 @@ export class RemoteConfig {
     const agent = this.agent!;
     const res = checkPush(payload, { running: agent.config, runningVersion: agent.configVersion, minVersion: this.minVersion, baseDir: this.local.baseDir });
     if (!res.ok) {
-      // A retained push is delivered again on every reconnect: the one in force is not news.
+      // A retained push is delivered again on every reconnect: the one in force, or the one just
+      // reported, is not news (and must not overwrite the retained state each time).
       if (retained && res.version === agent.configVersion && res.hash === agent.configHash) return;
+      if (retained && this.state && res.version === this.state.version && res.hash === this.state.hash) return;
       this.report('rejected', res.version ?? 0, res.hash ?? '', res.errors, 'mqtt');
       return;
     }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { startBroker } from '../helpers/broker.js';
 import { collect, startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
@@ -215,5 +216,15 @@ test('SIGHUP: a broken file is rejected and the old config runs; a fixed file is
   await waitFor(() => states().some((s) => s.status === 'applied' && s.source === 'file'), 10_000, 'applied after SIGHUP');
   assert.equal(states().at(-1).version, 0, 'the file is version 0');
   await waitFor(() => readingsOf('hup') > 0, 10_000, 'readings of the source added by the reload');
+
+  // Field profiling through the control socket: the daemon writes a .cpuprofile DevTools opens.
+  const prof = await cli(['debug', 'profile', '--seconds', '1', '--socket', `${dir}/agent.sock`, '--json']);
+  assert.equal(prof.code, 0, prof.stderr);
+  const file = JSON.parse(prof.stdout).file as string;
+  assert.ok(file.startsWith(`${dir}/data/debug/`), file);
+  assert.ok(JSON.parse(fs.readFileSync(file, 'utf8')).nodes.length > 0);
+  const noDaemon = await cli(['status', '--socket', `${dir}/nothing.sock`]);
+  assert.equal(noDaemon.code, 1);
+  assert.match(noDaemon.stderr, /cannot reach the daemon .*is the daemon running/);
   assert.equal(await d.stop(), 0);
 });
