@@ -1,18 +1,29 @@
 import type { Command } from 'commander';
 import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
+import { effectiveConfig } from '../control/startup.js';
 
 export function register(program: Command): void {
   program
     .command('check')
-    .description('validate a config file and print every error (exit 1 if any)')
+    .description('validate a config file and print every error (exit 1 if any); say which config a start would put in force')
     .requiredOption('-c, --config <file>', 'config file')
+    .option('-d, --data-dir <dir>', 'look for the persisted remote config here (default: agent.dataDir of the file)')
     .option('--json', 'machine-readable output')
-    .action((opts: { config: string; json?: boolean }) => {
+    .action((opts: { config: string; dataDir?: string; json?: boolean }) => {
       try {
-        const { config } = loadConfigFile(opts.config);
-        if (opts.json) process.stdout.write(JSON.stringify({ ok: true, file: opts.config, agent: config.agent.id, sources: config.sources.length }) + '\n');
-        else process.stdout.write(`${opts.config}: ok (agent ${config.agent.id}, ${config.sources.length} source${config.sources.length === 1 ? '' : 's'}, ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'})\n`);
+        const loaded = loadConfigFile(opts.config);
+        const { config } = loaded;
+        if (opts.dataDir) config.agent.dataDir = opts.dataDir;
+        const eff = effectiveConfig(loaded);
+        const inForce = { origin: eff.origin, version: eff.version, source: eff.source, hash: eff.hash, appliedAt: eff.appliedAt, warning: eff.warning };
+        if (opts.json) process.stdout.write(JSON.stringify({ ok: true, file: opts.config, agent: config.agent.id, sources: config.sources.length, inForce }) + '\n');
+        else {
+          process.stdout.write(`${opts.config}: ok (agent ${config.agent.id}, ${config.sources.length} source${config.sources.length === 1 ? '' : 's'}, ${config.pipelines.length} pipeline${config.pipelines.length === 1 ? '' : 's'})\n`);
+          process.stdout.write(eff.origin === 'remote'
+            ? `in force: remote config version ${eff.version} (${eff.source}, applied ${new Date(eff.appliedAt ?? 0).toISOString()}, ${eff.config.sources.length} sources); it is newer than this file (version 0)\n`
+            : `in force: this file (version 0)${eff.warning ? `; ${eff.warning}` : '; no persisted remote config'}\n`);
+        }
       } catch (e) {
         if (!(e instanceof ConfigInvalidError)) throw e;
         if (opts.json) process.stdout.write(JSON.stringify({ ok: false, file: opts.config, errors: e.errors }) + '\n');

@@ -3,6 +3,8 @@ import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
 import { createLogger } from '../log.js';
 import { Agent } from '../runtime/agent.js';
+import { effectiveConfig } from '../control/startup.js';
+import { ControlPlane } from '../control/plane.js';
 import { DEFAULT_CONFIG } from './common.js';
 
 export function register(program: Command): void {
@@ -23,16 +25,23 @@ export function register(program: Command): void {
         }
         throw e;
       }
-      const config = loaded.config;
+      if (opts.mqttUrl) loaded.config.uplink.mqtt.url = opts.mqttUrl;
+      // A persisted remote config newer than the file (version 0) wins (SPEC "Remote config").
+      const eff = effectiveConfig(loaded);
+      const config = eff.config;
       if (opts.mqttUrl) config.uplink.mqtt.url = opts.mqttUrl;
       const log = createLogger(config.agent.logLevel);
-      const agent = await Agent.start(config, { log, configOrigin: loaded.file });
+      if (eff.warning) log.warn(eff.warning);
+      log.info({ version: eff.version, origin: eff.origin, source: eff.source }, 'config in force');
+      const plane = new ControlPlane(log, loaded, opts.mqttUrl);
+      const agent = await Agent.start(config, { log, configOrigin: eff.source, configVersion: eff.version, configHash: eff.hash, uplinkHooks: plane.hooks });
+      await plane.attach(agent);
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal: sig }, 'shutting down');
-        agent.stop().then(
+        plane.stop().then(() => agent.stop()).then(
           () => process.exit(0),
           (e) => {
             log.error({ err: (e as Error).message }, 'error during shutdown');

@@ -322,6 +322,13 @@ export class Outbox {
     this.counters.readingsSent += n;
   }
 
+  /** Config swap: new cap, overflow policy and batch limits apply from the next flush. */
+  setLimits(l: Pick<OutboxOptions, 'maxBytes' | 'overflow' | 'batch'>): void {
+    this.opts.maxBytes = l.maxBytes;
+    this.opts.overflow = l.overflow;
+    this.opts.batch = l.batch;
+  }
+
   stats() {
     let fileBytes = 0;
     for (const f of [this.file, `${this.file}-wal`]) {

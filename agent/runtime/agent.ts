@@ -19,6 +19,7 @@ export interface AgentOptions {
   /** Which config is in force and from where (status). */
   configVersion?: number;
   configOrigin?: string;
+  configHash?: string;
 }
 
 /** How often the retained status document is refreshed (counters, drops). */
@@ -37,16 +38,27 @@ export class Agent {
   config: Config;
   configVersion: number;
   configOrigin: string;
+  configHash: string;
   uplink: MqttUplink;
-  private router: Router;
+  /** Swapped by runtime/reconfigure.ts on a config change. */
+  router: Router;
   sources: SourceRunner[] = [];
   readonly stageDrops = new Map<string, number>();
-  private readonly clock: Clock;
-  private readonly flushTimer: Periodic;
+  /** Readings that reached the outbox, per source; survives config swaps (metrics). */
+  readonly readingsOut = new Map<string, { n: number }>();
+  /** Counters of uplinks replaced by config swaps, so totals never go backwards. */
+  readonly uplinkBase = { connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0 };
+  readonly clock: Clock;
+  flushTimer: Periodic;
   private readonly tickTimer: Periodic;
   private readonly statusTimer: Periodic;
   private stopping = false;
-  private readonly sink = (r: Reading) => this.outbox.add(r);
+  private readonly sink = (r: Reading) => {
+    this.outbox.add(r);
+    let c = this.readingsOut.get(r.source);
+    if (!c) this.readingsOut.set(r.source, (c = { n: 0 }));
+    c.n++;
+  };
 
   private constructor(config: Config, private readonly opts: AgentOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -54,6 +66,7 @@ export class Agent {
     this.config = config;
     this.configVersion = opts.configVersion ?? 0;
     this.configOrigin = opts.configOrigin ?? 'file';
+    this.configHash = opts.configHash ?? '';
     const log = opts.log;
     this.outbox = new Outbox({
       agentId: config.agent.id,
@@ -65,9 +78,7 @@ export class Agent {
     });
     this.router = this.buildRouter(config);
     this.uplink = this.buildUplink(config);
-    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks.
-    const flushMs = Math.min(config.buffer.flushInterval, config.uplink.batch.maxDelay);
-    this.flushTimer = new Periodic(flushMs, () => this.flush(), this.clock);
+    this.flushTimer = this.buildFlushTimer(config);
     this.tickTimer = new Periodic(PIPELINE_TICK_MS, () => this.router.tick(), this.clock);
     this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this.uplink.publishStatus(), this.clock);
   }
@@ -82,6 +93,16 @@ export class Agent {
     agent.uplink.start();
     opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
     return agent;
+  }
+
+  /** Batches are cut at every flush, so flush at least as often as batch.maxDelay asks. */
+  buildFlushTimer(config: Config): Periodic {
+    const flushMs = Math.min(config.buffer.flushInterval, config.uplink.batch.maxDelay);
+    return new Periodic(flushMs, () => this.flush(), this.clock);
+  }
+
+  get log(): Logger {
+    return this.opts.log;
   }
 
   private stageContext() {
@@ -105,20 +126,29 @@ export class Agent {
   /** Readings enter the router; sources are never blocked by a slow uplink. */
   private readonly toRouter = (r: Reading) => this.router.push(r);
 
-  createSources(config: Config): SourceRunner[] {
+  createSources(config: Config, previous: readonly SourceRunner[] = []): SourceRunner[] {
     const out: SourceRunner[] = [];
     for (const sc of config.sources as Config['sources']) {
       const s = sc as typeof sc & { id: string; driver: string; enabled: boolean };
       if (!s.enabled) continue;
       const def = drivers.find((d) => d.name === s.driver);
       if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
-      out.push(new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.opts.clockUnsynced));
+      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.opts.clockUnsynced);
+      // Counters of a source that stays across a config swap carry on.
+      const prev = previous.find((p) => p.id === s.id);
+      if (prev) runner.inherit(prev);
+      out.push(runner);
     }
     return out;
   }
 
   async startSources(config: Config): Promise<SourceRunner[]> {
     const runners = this.createSources(config);
+    await this.openSources(runners);
+    return runners;
+  }
+
+  async openSources(runners: readonly SourceRunner[]): Promise<void> {
     for (const r of runners) {
       try {
         await r.open();
@@ -128,7 +158,6 @@ export class Agent {
         r.ctx.setState('down', (e as Error).message);
       }
     }
-    return runners;
   }
 
   flush(): void {
@@ -153,7 +182,7 @@ export class Agent {
       version: VERSION,
       pid: process.pid,
       startedAt: this.startedAt,
-      config: { version: this.configVersion, origin: this.configOrigin },
+      config: { version: this.configVersion, origin: this.configOrigin, hash: this.configHash },
       link: { state: this.uplink.linkState, since: this.clock.now() - this.uplink.stateAgeMs, inflight: this.uplink.inflightCount, ...this.uplink.counters },
       outbox: this.outbox.stats(),
       stageDrops: Object.fromEntries(this.stageDrops),

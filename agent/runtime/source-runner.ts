@@ -97,6 +97,14 @@ export class SourceRunner {
     this.state = 'stopped';
   }
 
+  /** Carry the counters of the runner this one replaces (config swap): totals never go backwards. */
+  inherit(prev: SourceRunner): void {
+    this.readings = prev.readings;
+    this.lastReadingAt = prev.lastReadingAt;
+    Object.assign(this.errors, prev.errors);
+    this.lastError = prev.lastError;
+  }
+
   status(): SourceStatus {
     let driverInfo: Record<string, unknown> | undefined;
     try {

@@ -26,7 +26,9 @@ export interface UplinkHooks {
   status?: () => Record<string, unknown>;
   /** Called on every (re)connect, after the birth message; subscribe here. */
   onConnect?: (client: MqttClient) => void;
-  onMessage?: (topic: string, payload: Buffer) => void;
+  onMessage?: (topic: string, payload: Buffer, retained: boolean) => void;
+  /** A batch was acknowledged `latencyMs` after it was published (metrics). */
+  onAck?: (latencyMs: number) => void;
 }
 
 /**
@@ -98,7 +100,7 @@ export class MqttUplink {
       this.hooks.onConnect?.(client);
       this.kick();
     });
-    client.on('message', (topic, payload) => this.hooks.onMessage?.(topic, payload));
+    client.on('message', (topic, payload, packet) => this.hooks.onMessage?.(topic, payload, packet.retain));
     client.on('error', (err) => {
       // Auth failures, TLS errors, refused connections: one line per distinct error, then backoff.
       const msg = describeError(err);
@@ -182,6 +184,7 @@ export class MqttUplink {
           this.counters.batchesAcked++;
           this.counters.lastAckAt = Date.now();
           this.counters.lastLatencyMs = performance.now() - sentAt;
+          this.hooks.onAck?.(this.counters.lastLatencyMs);
           this.outbox.ack(seq, n);
           this.kick();
         });

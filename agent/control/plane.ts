@@ -1,0 +1,90 @@
+import path from 'node:path';
+import type http from 'node:http';
+import type { Logger } from '../log.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { UplinkHooks } from '../uplink/mqtt-uplink.js';
+import type { Agent } from '../runtime/agent.js';
+import { RemoteConfig } from './remote-config.js';
+import { ControlServer, ControlError } from './server.js';
+import { Metrics, serveMetrics } from './metrics.js';
+import { cpuProfile, heapSnapshot } from './debug.js';
+
+/**
+ * Everything that manages the daemon rather than moves data: remote config, SIGHUP reload, the
+ * control socket and the metrics endpoint. Created before the Agent (its uplink hooks are needed
+ * at construction), attached once the Agent runs.
+ */
+export class ControlPlane {
+  readonly remote: RemoteConfig;
+  readonly server: ControlServer;
+  metrics: Metrics | undefined;
+  private http: http.Server | undefined;
+  private agent: Agent | undefined;
+  readonly hooks: UplinkHooks;
+  private readonly onHup = () => {
+    if (!this.agent) return void this.log.warn('SIGHUP ignored: still starting');
+    this.log.info('SIGHUP: reloading the local config file');
+    void this.remote.reload();
+  };
+
+  constructor(private readonly log: Logger, local: LoadedConfig, mqttUrlOverride?: string) {
+    this.remote = new RemoteConfig({ log, local, mqttUrlOverride });
+    this.server = new ControlServer(log.child({ part: 'control' }));
+    this.hooks = {
+      onConnect: (c) => this.remote.onConnect(c),
+      onMessage: (t, p, retained) => this.remote.onMessage(t, p, retained),
+      onAck: (ms) => this.metrics?.observeAck(ms),
+    };
+    // Node's default for SIGHUP is to exit: take it over before anything else can go wrong.
+    process.on('SIGHUP', this.onHup);
+  }
+
+  async attach(agent: Agent): Promise<void> {
+    this.agent = agent;
+    this.remote.attach(agent);
+    const s = this.server;
+    s.register('status', 'sources, link, outbox, config in force', () => this.status());
+    s.register('config.state', 'the last config change and its outcome (as on .../config/state)', () => this.remote.state ?? null);
+    s.register('config.reload', 'reload the local config file (same as SIGHUP)', async () => {
+      await this.remote.reload();
+      return this.remote.state;
+    });
+    s.register('health', 'what /healthz answers', () => this.health());
+    const debugDir = () => path.join(agent.config.agent.dataDir, 'debug');
+    s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', (p, ctx) => cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
+    s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', () => heapSnapshot(debugDir()));
+    const control = agent.config.control;
+    try {
+      await s.listen(control.socket);
+      this.log.info({ socket: control.socket }, 'control socket listening');
+    } catch (e) {
+      // The daemon's job is the data: a control socket problem is logged, not fatal.
+      this.log.error({ socket: control.socket, err: (e as Error).message }, 'control socket unavailable; `edge-agent status` will not work');
+    }
+    this.metrics = new Metrics(agent, this.remote);
+    if (control.metrics) {
+      try {
+        this.http = await serveMetrics(this.metrics, control.metrics.listen, this.log);
+      } catch (e) {
+        this.log.error({ listen: control.metrics.listen, err: (e as Error).message }, 'metrics endpoint unavailable');
+      }
+    }
+  }
+
+  health() {
+    if (!this.metrics) throw new ControlError('not started', 'starting');
+    return this.metrics.health();
+  }
+
+  status() {
+    const agent = this.agent!;
+    return { ...agent.status(), configState: this.remote.state ?? null, health: this.metrics?.health() };
+  }
+
+  async stop(): Promise<void> {
+    process.off('SIGHUP', this.onHup);
+    await this.server.close();
+    if (this.http) await new Promise<void>((r) => this.http!.close(() => r()));
+    this.metrics?.close();
+  }
+}
