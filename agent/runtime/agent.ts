@@ -9,6 +9,7 @@ import { drivers } from '../../drivers/index.js';
 import { Periodic } from '../periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
+import { ClockSync } from '../clock-sync.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -45,11 +46,16 @@ export class Agent {
   private readonly flushTimer: Periodic;
   private readonly tickTimer: Periodic;
   private readonly statusTimer: Periodic;
+  /** Wall-clock trust (jumps, timesyncd); readings taken while untrusted carry `unsynced`. */
+  readonly clockSync: ClockSync;
+  private readonly unsynced: () => boolean;
   private stopping = false;
   private readonly sink = (r: Reading) => this.outbox.add(r);
 
   private constructor(config: Config, private readonly opts: AgentOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.clockSync = new ClockSync({ clock: this.clock, log: opts.log.child({ part: 'clock' }) });
+    this.unsynced = opts.clockUnsynced ?? this.clockSync.unsynced;
     this.startedAt = this.clock.now();
     this.config = config;
     this.configVersion = opts.configVersion ?? 0;
@@ -78,6 +84,7 @@ export class Agent {
     agent.flushTimer.start();
     agent.tickTimer.start();
     agent.statusTimer.start();
+    agent.clockSync.start();
     agent.sources = await agent.startSources(config);
     agent.uplink.start();
     opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
@@ -112,7 +119,7 @@ export class Agent {
       if (!s.enabled) continue;
       const def = drivers.find((d) => d.name === s.driver);
       if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
-      out.push(new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.opts.clockUnsynced));
+      out.push(new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced));
     }
     return out;
   }
@@ -157,6 +164,7 @@ export class Agent {
       link: { state: this.uplink.linkState, since: this.clock.now() - this.uplink.stateAgeMs, inflight: this.uplink.inflightCount, ...this.uplink.counters },
       outbox: this.outbox.stats(),
       stageDrops: Object.fromEntries(this.stageDrops),
+      clock: this.clockSync.status(),
       sources: this.sources.map((s) => s.status()),
     };
   }
@@ -178,6 +186,7 @@ export class Agent {
     this.flushTimer.stop();
     this.tickTimer.stop();
     this.statusTimer.stop();
+    this.clockSync.stop();
     this.outbox.flush();
     this.uplink.kick();
     await this.uplink.settle(1000);
