@@ -27,7 +27,7 @@ test('dedupe: exact repeat (same ts and value) always dropped, even with maxSile
 
 test('dedupe: without maxSilence repeats are dropped for good; strings and booleans compare by value', () => {
   const h = make({});
-  for (const [ts, v] of [[1, true], [2, true], [3, false], [4, 'on'], [5, 'on'], [1e9, 'on']] as [number, number][]) h.stage.push(rd(ts, v));
+  for (const [ts, v] of [[1, true], [2, true], [3, false], [4, 'on'], [5, 'on'], [1e9, 'on']] as [number, boolean | string][]) h.stage.push(rd(ts, v));
   assert.deepEqual(tv(h.out), [[1, true], [3, false], [4, 'on']]);
 });
 
