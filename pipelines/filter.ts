@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Emit, Reading } from '../agent/reading.js';
+import { duration } from '../agent/config/primitives.js';
 import { defineStage, type Stage, type StageContext } from './types.js';
 import { PointStates } from './point-state.js';
 
@@ -12,7 +13,8 @@ import { PointStates } from './point-state.js';
  * `bad` instead of dropping them. Non-finite numbers are always dropped (they never leave a
  * pipeline) and the deadband always drops: it suppresses noise, it does not judge validity.
  * Flagged readings do not become the reference for later maxRate/deadband checks.
- * Non-numeric values (booleans, strings) pass untouched.
+ * Non-numeric values (booleans, strings) pass untouched. Timestamps going backwards (the wall
+ * clock stepped back) restart the reference instead of muting the point.
  */
 export const filterSchema = z.strictObject({
   min: z.number().optional(),
@@ -23,6 +25,13 @@ export const filterSchema = z.strictObject({
   deadband: z.number().nonnegative().optional(),
   /** Relative, in percent of the last passed value's magnitude. */
   deadbandPercent: z.number().nonnegative().optional(),
+  /**
+   * A reading inside the deadband still passes once this much time (by reading timestamps)
+   * has passed since the last passed one, so a steady value keeps a heartbeat. When unset, a
+   * later `dedupe` stage's maxSilence in the same pipeline is used (pipelines/router.ts):
+   * otherwise the deadband would starve that heartbeat.
+   */
+  maxSilence: duration().optional(),
   action: z.enum(['drop', 'flag']).default('drop'),
 }).superRefine((c, ctx) => {
   if (c.min !== undefined && c.max !== undefined && c.max < c.min) {
@@ -45,6 +54,7 @@ export class FilterStage implements Stage {
   private readonly deadband: number;
   private readonly deadbandFrac: number;
   private readonly flag: boolean;
+  private readonly maxSilence: number;
   /** Only points that need a reference value (maxRate or a deadband) keep state. */
   private readonly stateful: boolean;
   readonly state = new PointStates<Last>();
@@ -56,6 +66,7 @@ export class FilterStage implements Stage {
     this.deadband = cfg.deadband ?? 0;
     this.deadbandFrac = (cfg.deadbandPercent ?? 0) / 100;
     this.flag = cfg.action === 'flag';
+    this.maxSilence = cfg.maxSilence ?? Infinity;
     this.stateful = cfg.maxRate !== undefined || this.deadband > 0 || this.deadbandFrac > 0;
   }
 
@@ -94,7 +105,7 @@ export class FilterStage implements Stage {
     const band = this.deadbandFrac > 0
       ? Math.max(this.deadband, this.deadbandFrac * (last.value < 0 ? -last.value : last.value))
       : this.deadband;
-    if (step < band && dt >= 0) {
+    if (step < band && dt >= 0 && dt < this.maxSilence) {
       this.ctx.drop('filter.deadband');
       return;
     }

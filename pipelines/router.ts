@@ -60,12 +60,18 @@ function buildChain(p: PipelineConfig, sink: Emit, ctx: StageContext): Chain {
   const built: Stage[] = [];
   let next: Emit = sink;
   // Build back to front so each stage gets its successor.
+  let heartbeat: unknown;
   for (let i = p.stages.length - 1; i >= 0; i--) {
     const item = p.stages[i] as Record<string, unknown>;
     const name = Object.keys(item).find((k) => item[k] !== undefined)!;
     const def = registry.find((d) => d.name === name);
     if (!def) throw new Error(`unknown stage "${name}"`);
-    const stage = def.create(item[name], next, ctx);
+    let cfg = item[name] as Record<string, unknown>;
+    // A filter deadband ahead of `dedupe: { maxSilence }` would starve its heartbeat (a steady
+    // value never reaches dedupe): the filter inherits that maxSilence unless it sets its own.
+    if (name === 'dedupe' && cfg.maxSilence !== undefined) heartbeat = cfg.maxSilence;
+    if (name === 'filter' && cfg.maxSilence === undefined && heartbeat !== undefined) cfg = { ...cfg, maxSilence: heartbeat };
+    const stage = def.create(cfg, next, ctx);
     built.unshift(stage);
     next = (r) => stage.push(r);
   }

@@ -70,6 +70,12 @@ test('filter: deadbandPercent relative to the last passed magnitude; the larger 
   assert.deepEqual(tv(both.out), [[1, 10], [3, 12], [4, 1000]]);
 });
 
+test('filter: maxSilence lets a steady value through the deadband as a heartbeat', () => {
+  const h = make({ deadband: 1, maxSilence: '10s' });
+  for (const ts of [0, 5000, 9999, 10_000, 15_000, 20_000]) h.stage.push(rd(ts, 5));
+  assert.deepEqual(tv(h.out), [[0, 5], [10_000, 5], [20_000, 5]]);
+});
+
 test('filter: action flag keeps rejected readings with quality bad; they do not become the reference', () => {
   const h = make({ max: 100, maxRate: 10, deadband: 1, action: 'flag' });
   h.stage.push(rd(0, 50));
