@@ -84,38 +84,46 @@ export class AggregateStage implements Stage {
       this.ctx.drop('aggregate.non-finite');
       return;
     }
-    let w = this.state.get(r.source, r.point);
+    const w = this.state.get(r.source, r.point) ?? this.createWindow(r.source, r.point);
     if (w === undefined) {
-      w = new Window(r.source, r.point, this.fns.map((f) => `${r.point}.${f}`));
-      if (!this.state.add(r.source, r.point, w)) {
-        this.ctx.drop('aggregate.state-full');
-        return;
-      }
+      this.ctx.drop('aggregate.state-full');
+      return;
     }
-    const ts = r.ts;
+    // `r.ts` is read where used, never held in a local that a call needs: TurboFan would box
+    // the double for the (rare) openAt call on every reading.
     if (w.open) {
-      if (ts >= w.end) {
+      if (r.ts >= w.end) {
         this.close(w);
-        this.openAt(w, ts);
+        this.openAt(w, r);
       }
-      // ts < w.start: late or the clock stepped back; folded into the open window.
-    } else {
-      const start = this.startOf(ts);
-      if (start === w.emitted && !r.unsynced) {
-        this.ctx.drop('aggregate.late');
-        return;
-      }
-      this.openAt(w, ts);
-    }
+      // r.ts < w.start: late or the clock stepped back; folded into the open window.
+    } else if (!this.reopen(w, r)) return;
     this.add(w, r);
+  }
+
+  // Kept out of push(): a closure there would capture `r` and make V8 allocate a context on
+  // every call, hit or miss.
+  private createWindow(source: string, point: string): Window | undefined {
+    const w = new Window(source, point, this.fns.map((f) => `${point}.${f}`));
+    return this.state.add(source, point, w) ? w : undefined;
+  }
+
+  /** No window open: open one, unless the reading is late for the window just emitted. */
+  private reopen(w: Window, r: Reading): boolean {
+    if (this.startOf(r.ts) === w.emitted && !r.unsynced) {
+      this.ctx.drop('aggregate.late');
+      return false;
+    }
+    this.openAt(w, r);
+    return true;
   }
 
   private startOf(ts: number): number {
     return Math.floor(ts / this.window) * this.window;
   }
 
-  private openAt(w: Window, ts: number): void {
-    const start = this.startOf(ts);
+  private openAt(w: Window, r: Reading): void {
+    const start = this.startOf(r.ts);
     w.open = true;
     w.start = start;
     w.end = start + this.window;
