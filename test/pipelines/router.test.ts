@@ -129,3 +129,17 @@ pipelines:
   assert.ok(msgs.some((m) => m.startsWith('pipelines[0].stages[1].aggregate.functions[0]@6')), msgs.join('\n'));
   assert.ok(msgs.some((m) => m.includes('maxSilense') && m.includes('@7')), msgs.join('\n'));
 });
+
+test('router: the route cache is bounded; uncached points still route correctly', () => {
+  const h = stageHarness();
+  const router = new Router(config(`
+  - match: "s/keep*"
+    stages: [ { filter: { max: 10 } } ]
+`).pipelines, h.sink, h.ctx);
+  for (let i = 0; i < 60_000; i++) router.push({ source: 's', point: `keep${i}`, ts: 1, value: i % 20 });
+  const routes = (router as unknown as { routes: number }).routes;
+  assert.equal(routes, 50_000);
+  assert.equal(h.out.length, 33_000, 'values 11..19 dropped by the filter for every point, cached or not');
+  router.forgetSources(new Set());
+  assert.equal((router as unknown as { routes: number }).routes, 0);
+});
