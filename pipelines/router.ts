@@ -4,6 +4,8 @@ import { stages as registry } from './index.js';
 import { globToRegExp } from './glob.js';
 import type { Stage, StageContext } from './types.js';
 
+const MAX_ROUTES = 50_000;
+
 interface Chain {
   head: Emit;
   stages: Stage[];
@@ -13,10 +15,16 @@ interface Chain {
  * Routes each reading to the first pipeline whose `match` fits "source/point" and runs it
  * through that pipeline's stages, in order. The match is decided once per source/point and
  * cached; readings no pipeline matches go straight to the sink, as they are.
+ *
+ * Stage state (deadband references, dedupe heartbeats, open windows) lives in the stages of
+ * one Router: a config change builds a new Router (after flush() on the old one), so state of
+ * points gone from the config goes with it. Within one config, stages evict idle points.
  */
 export class Router {
   private readonly chains: { re: RegExp; chain: Chain }[];
   private readonly cache = new Map<string, Map<string, Emit>>();
+  /** Routes cached; past MAX_ROUTES (a parser inventing point names) routes are not cached. */
+  private routes = 0;
   private readonly sink: Emit;
 
   constructor(pipelines: readonly PipelineConfig[], sink: Emit, ctx: StageContext) {
@@ -35,7 +43,10 @@ export class Router {
     if (!emit) {
       const key = `${r.source}/${r.point}`;
       emit = this.chains.find((c) => c.re.test(key))?.chain.head ?? this.sink;
-      bySource.set(r.point, emit);
+      if (this.routes < MAX_ROUTES) {
+        bySource.set(r.point, emit);
+        this.routes++;
+      }
     }
     emit(r);
   }
@@ -52,7 +63,12 @@ export class Router {
 
   /** Forget cached routes for sources that no longer exist (config change). */
   forgetSources(keep: ReadonlySet<string>): void {
-    for (const id of this.cache.keys()) if (!keep.has(id)) this.cache.delete(id);
+    for (const [id, m] of this.cache) {
+      if (!keep.has(id)) {
+        this.routes -= m.size;
+        this.cache.delete(id);
+      }
+    }
   }
 }
 
@@ -60,12 +76,18 @@ function buildChain(p: PipelineConfig, sink: Emit, ctx: StageContext): Chain {
   const built: Stage[] = [];
   let next: Emit = sink;
   // Build back to front so each stage gets its successor.
+  let heartbeat: unknown;
   for (let i = p.stages.length - 1; i >= 0; i--) {
     const item = p.stages[i] as Record<string, unknown>;
     const name = Object.keys(item).find((k) => item[k] !== undefined)!;
     const def = registry.find((d) => d.name === name);
     if (!def) throw new Error(`unknown stage "${name}"`);
-    const stage = def.create(item[name], next, ctx);
+    let cfg = item[name] as Record<string, unknown>;
+    // A filter deadband ahead of `dedupe: { maxSilence }` would starve its heartbeat (a steady
+    // value never reaches dedupe): the filter inherits that maxSilence unless it sets its own.
+    if (name === 'dedupe' && cfg.maxSilence !== undefined) heartbeat = cfg.maxSilence;
+    if (name === 'filter' && cfg.maxSilence === undefined && heartbeat !== undefined) cfg = { ...cfg, maxSilence: heartbeat };
+    const stage = def.create(cfg, next, ctx);
     built.unshift(stage);
     next = (r) => stage.push(r);
   }

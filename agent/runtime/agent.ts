@@ -9,6 +9,7 @@ import { drivers } from '../../drivers/index.js';
 import { Periodic } from '../periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
+import { ClockSync } from '../clock-sync.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -52,6 +53,9 @@ export class Agent {
   flushTimer: Periodic;
   private readonly tickTimer: Periodic;
   private readonly statusTimer: Periodic;
+  /** Wall-clock trust (jumps, timesyncd); readings taken while untrusted carry `unsynced`. */
+  readonly clockSync: ClockSync;
+  private readonly unsynced: () => boolean;
   private stopping = false;
   private readonly sink = (r: Reading) => {
     this.outbox.add(r);
@@ -62,6 +66,8 @@ export class Agent {
 
   private constructor(config: Config, private readonly opts: AgentOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.clockSync = new ClockSync({ clock: this.clock, log: opts.log.child({ part: 'clock' }) });
+    this.unsynced = opts.clockUnsynced ?? this.clockSync.unsynced;
     this.startedAt = this.clock.now();
     this.config = config;
     this.configVersion = opts.configVersion ?? 0;
@@ -89,6 +95,7 @@ export class Agent {
     agent.flushTimer.start();
     agent.tickTimer.start();
     agent.statusTimer.start();
+    agent.clockSync.start();
     agent.sources = await agent.startSources(config);
     agent.uplink.start();
     opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
@@ -133,7 +140,7 @@ export class Agent {
       if (!s.enabled) continue;
       const def = drivers.find((d) => d.name === s.driver);
       if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
-      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.opts.clockUnsynced);
+      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced);
       // Counters of a source that stays across a config swap carry on.
       const prev = previous.find((p) => p.id === s.id);
       if (prev) runner.inherit(prev);
@@ -186,6 +193,7 @@ export class Agent {
       link: { state: this.uplink.linkState, since: this.clock.now() - this.uplink.stateAgeMs, inflight: this.uplink.inflightCount, ...this.uplink.counters },
       outbox: this.outbox.stats(),
       stageDrops: Object.fromEntries(this.stageDrops),
+      clock: this.clockSync.status(),
       sources: this.sources.map((s) => s.status()),
     };
   }
@@ -207,6 +215,7 @@ export class Agent {
     this.flushTimer.stop();
     this.tickTimer.stop();
     this.statusTimer.stop();
+    this.clockSync.stop();
     this.outbox.flush();
     this.uplink.kick();
     await this.uplink.settle(1000);
