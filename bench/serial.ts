@@ -67,8 +67,9 @@ async function child(device: string): Promise<void> {
     }
   }, 10);
   process.once('SIGTERM', async () => {
+    const info = runner.status().driverInfo ?? {};
     await runner.close();
-    process.stdout.write(JSON.stringify({ readings, lastSeq, gaps, errors: runner.errorCounts }) + '\n');
+    process.stdout.write(JSON.stringify({ readings, lastSeq, gaps, errors: runner.errorCounts, reads: info.reads, lines: info.lines }) + '\n');
     process.exit(0);
   });
 }
@@ -109,11 +110,11 @@ async function waitOutput(p: ChildProcess, what: string, ms = 20_000): Promise<v
 }
 
 /** CPU of `pid` over the measurement window (after warm-up), as % of one core and per 1,000 lines/s. */
-async function measure(pid: number) {
+async function measure(pid: number, seconds = SECONDS) {
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   const c0 = cpuMs(pid);
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
   const cpu = cpuMs(pid) - c0;
   const secs = (performance.now() - t0) / 1000;
   const pct = (100 * cpu) / 1000 / secs;
@@ -144,6 +145,9 @@ async function main(): Promise<void> {
     const self = fileURLToPath(import.meta.url);
     const src = spawn(process.execPath, ['--import', 'tsx', self, '--child', pty.device], { stdio: ['ignore', 'pipe', 'inherit'] });
     await waitOutput(src, 'ready');
+    // Fixed cost of an idle daemon-like process (timers, GC) with the port open, for contrast.
+    process.stderr.write(`serial bench: serial source idle, 5 s\n`);
+    const idle = await measure(src.pid!, 5);
     process.stderr.write(`serial bench: serial source (kv), ${RATE} lines/s, ${SECONDS} s\n`);
     const first = sent;
     w = pacedWriter((s) => pty.write(s), first);
@@ -154,7 +158,7 @@ async function main(): Promise<void> {
     src.stdout!.on('data', (d) => (out += d));
     src.kill('SIGTERM');
     await new Promise((r) => src.once('exit', r));
-    const res = JSON.parse(out.trim().split('\n').at(-1)!) as { readings: number; lastSeq: number; gaps: number; errors: Record<string, number> };
+    const res = JSON.parse(out.trim().split('\n').at(-1)!) as { readings: number; lastSeq: number; gaps: number; errors: Record<string, number>; reads: number; lines: number };
     const lines = sent - first;
     const got = res.readings / 3;
     const doc = {
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
       machine: `${os.cpus().length}x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}`,
       node: process.version,
       date: new Date().toISOString(),
-      figures: { ...figures, rate: RATE, seconds: SECONDS, linesSent: lines, linesParsed: got, lost: lines - got, sequenceGaps: res.gaps, errors: res.errors },
+      figures: { ...figures, idleCpuPercent: idle.cpuPercent, rate: RATE, seconds: SECONDS, linesSent: lines, linesParsed: got, lost: lines - got, sequenceGaps: res.gaps, errors: res.errors, linesPerRead: round(res.lines / res.reads, 1) },
       baseline: { tool: 'cat', ...baseline, linesSent: first, linesSeen: catLines },
       ratio: round(figures.cpuPercent / Math.max(baseline.cpuPercent, 0.01), 1),
     };

@@ -36,6 +36,7 @@ export class SerialSource implements Driver {
   // Diagnostics.
   private lines = 0;
   private bytesIn = 0;
+  private reads = 0;
   private opens = 0;
 
   constructor(
@@ -76,7 +77,7 @@ export class SerialSource implements Driver {
   }
 
   diagnostics(): Record<string, unknown> {
-    return { port: this.cfg.port, open: this.port?.isOpen === true, lines: this.lines, bytesIn: this.bytesIn, opens: this.opens, pendingBytes: this.framer.pending };
+    return { port: this.cfg.port, open: this.port?.isOpen === true, lines: this.lines, bytesIn: this.bytesIn, reads: this.reads, opens: this.opens, pendingBytes: this.framer.pending };
   }
 
   private connect(): void {
@@ -101,6 +102,7 @@ export class SerialSource implements Driver {
     });
     port.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
+      this.reads++;
       this.framer.push(chunk);
     });
     port.open((err) => {

@@ -56,7 +56,14 @@ export const parseSchema = z.unknown().transform((v, ctx): ParserConfig => {
     return z.NEVER;
   }
   return r.data as ParserConfig;
-}).meta({ description: 'line parser: kv | json | nmea | { regex: pattern } | { kv: { pairSeparator, assign } } | { nmea: { requireChecksum } }' });
+}).meta({
+  description: 'line parser: kv | json | nmea | { regex: pattern } | { kv: { pairSeparator, assign } } | { nmea: { requireChecksum } }',
+  // What editors should offer (the transform above hides the shape from z.toJSONSchema).
+  anyOf: [
+    { type: 'string', enum: [...BARE] },
+    { ...z.toJSONSchema(parserObject, { io: 'input', unrepresentable: 'any' }), $schema: undefined, minProperties: 1, maxProperties: 1 },
+  ],
+});
 
 export function createParser(cfg: ParserConfig): LineParser {
   if ('regex' in cfg) return createRegexParser(cfg.regex);
