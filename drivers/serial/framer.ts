@@ -4,12 +4,14 @@
  * Bytes are copied into one fixed buffer sized for the longest allowed line, so a line split
  * across reads, or a two-byte delimiter split across reads, is handled the same way as a
  * whole one, and memory stays bounded whatever the device sends. A line longer than
- * `maxLineLength` is dropped up to the next delimiter and reported once via `onOverlong`.
+ * `maxLineLength` is dropped up to the next delimiter and reported once via `overlong`, as
+ * soon as it is known to be too long (so a wrong delimiter setting shows up at once, not
+ * never).
  */
 export interface FramerSink {
   /** One line without its delimiter: bytes `buf[start, end)`, valid only during the call. */
   line(buf: Buffer, start: number, end: number): void;
-  /** A line longer than the limit was dropped; `bytes` is how much of it was seen. */
+  /** A line longer than the limit is being dropped; `bytes` is how much of it was seen so far. */
   overlong(bytes: number): void;
 }
 
@@ -65,7 +67,7 @@ export class LineFramer {
       const i = buf.indexOf(delim, from);
       if (i === -1 || i + d > len) break;
       if (this.discarding) {
-        this.sink.overlong(this.discarded + (i - start));
+        // Already reported when discarding began; this delimiter ends it.
         this.discarding = false;
         this.discarded = 0;
       } else if (i - start > this.maxLineLength) {
@@ -81,6 +83,7 @@ export class LineFramer {
     if (!this.discarding && rest > this.maxLineLength + d - 1) {
       this.discarding = true;
       this.discarded = 0;
+      this.sink.overlong(rest);
     }
     if (this.discarding && rest > d - 1) {
       // Keep only what could be the start of a delimiter.

@@ -49,7 +49,7 @@ export class SerialSource implements Driver {
       line: this.onLine,
       overlong: (bytes) => {
         this.firstLine = false;
-        this.ctx.error('overlong', `line of ${bytes}+ bytes exceeds maxLineLength ${this.cfg.maxLineLength}: dropped up to the next delimiter`);
+        this.ctx.error('overlong', `line of ${bytes}+ bytes exceeds maxLineLength ${this.cfg.maxLineLength}: dropped up to the next delimiter ${JSON.stringify(this.cfg.delimiter)} (is the delimiter right?)`);
       },
     });
     this.backoff = new Backoff(cfg.reconnectMin, cfg.reconnectMax, Math.random, Math.min(100, cfg.reconnectMin));
