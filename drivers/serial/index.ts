@@ -10,5 +10,6 @@ export const serialDriver = defineDriver({
   name: 'serial',
   schema: serialSchema,
   create: (cfg, ctx) => new SerialSource(cfg, ctx, createParser(cfg.parse)),
+  // regex and nmea know their points from the config; kv and json learn them from the data ([]).
   pointNames: (cfg) => [...(createParser(cfg.parse).points ?? [])],
 });

@@ -8,6 +8,12 @@ import { LineFramer } from './framer.js';
 import type { LineParser } from './parsers/index.js';
 import type { SerialConfig } from './schema.js';
 
+/** Sensor lines are nearly always ASCII: check in place before paying for a Buffer view. */
+function isAscii(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] > 0x7f) return false;
+  return true;
+}
+
 /** Lets `edge-agent serial monitor` see each raw line before the parser does. */
 export interface LineTap {
   line(raw: Buffer): void;
@@ -162,7 +168,7 @@ export class SerialSource implements Driver {
     this.firstLine = false;
     this.tap?.line(buf.subarray(start, end));
     this.endQuery();
-    if (!isUtf8(buf.subarray(start, end))) {
+    if (!isAscii(buf, start, end) && !isUtf8(buf.subarray(start, end))) {
       this.ctx.error(first ? 'partial' : 'encoding', `invalid UTF-8 in line: ${buf.subarray(start, Math.min(end, start + 32)).toString('hex')}${end - start > 32 ? '…' : ''}`);
       return;
     }
