@@ -19,6 +19,21 @@ export interface LineTap {
   line(raw: Buffer): void;
 }
 
+type PortOptions = ConstructorParameters<typeof SerialPort>[0];
+/** The part of a serialport stream the source uses. */
+export interface PortLike {
+  readonly isOpen: boolean;
+  open(cb: (err: Error | null) => void): void;
+  close(cb?: (err: Error | null) => void): void;
+  write(data: Buffer, cb: (err: Error | null | undefined) => void): boolean;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'error', fn: (e: Error) => void): unknown;
+  on(event: 'close', fn: (e?: Error) => void): unknown;
+}
+/** How a port object is made: the real one, or serialport's SerialPortMock in unit tests. */
+export type PortFactory = (o: PortOptions) => PortLike;
+const realPort: PortFactory = (o) => new SerialPort(o);
+
 /**
  * A line-oriented serial sensor: frames bytes into lines, parses each into points, and keeps
  * the port open across unplugs by reopening with backoff. Nothing a device sends is fatal:
@@ -27,7 +42,7 @@ export interface LineTap {
  * `parse`, `checksum`, `timeout` (query mode), `open`, `disconnected`, `io`.
  */
 export class SerialSource implements Driver {
-  private port: SerialPort | undefined;
+  private port: PortLike | undefined;
   private readonly framer: LineFramer;
   private readonly backoff: Backoff;
   private closed = true;
@@ -50,6 +65,7 @@ export class SerialSource implements Driver {
     private readonly ctx: SourceContext,
     private readonly parser: LineParser,
     private readonly tap?: LineTap,
+    private readonly makePort: PortFactory = realPort,
   ) {
     this.framer = new LineFramer(Buffer.from(cfg.delimiter, 'utf8'), cfg.maxLineLength, {
       line: this.onLine,
@@ -90,9 +106,9 @@ export class SerialSource implements Driver {
     this.retryTimer = undefined;
     if (this.closed) return;
     const { port: path, baudRate, dataBits, parity, stopBits } = this.cfg;
-    let port: SerialPort;
+    let port: PortLike;
     try {
-      port = new SerialPort({ path, baudRate, dataBits, parity, stopBits, autoOpen: false });
+      port = this.makePort({ path, baudRate, dataBits, parity, stopBits, autoOpen: false });
     } catch (e) {
       this.retry('open', `cannot open ${path}: ${(e as Error).message}`);
       return;
