@@ -46,6 +46,8 @@ export class SerialSource implements Driver {
   private readonly framer: LineFramer;
   private readonly backoff: Backoff;
   private closed = true;
+  /** Bumped by close(): callbacks of a port from before a close/open cycle are ignored. */
+  private generation = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private query: Periodic | undefined;
   private queryTimer: NodeJS.Timeout | undefined;
@@ -88,6 +90,7 @@ export class SerialSource implements Driver {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.generation++;
     this.query?.stop();
     this.query = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -127,8 +130,9 @@ export class SerialSource implements Driver {
       this.reads++;
       this.framer.push(chunk);
     });
+    const gen = this.generation;
     port.open((err) => {
-      if (this.closed) {
+      if (this.closed || gen !== this.generation) {
         if (!err) port.close();
         return;
       }
