@@ -137,7 +137,7 @@ export class SerialSource implements Driver {
         return;
       }
       if (err) {
-        this.retry('open', `cannot open ${path}: ${err.message.replace(/^Error: /, '')}`);
+        this.retry('open', `cannot open ${path}: ${err.message.replace(/^Error:? /, '')}`);
         return;
       }
       this.port = port;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PtyPair, SKIP_REASON } from './pty.js';
 import { REPO } from './fixtures.js';
+import { startSource } from './make.js';
 import { waitFor } from '../../helpers/source-context.js';
 
 const CLI = ['--import', 'tsx', path.join(REPO, 'agent/cli/main.ts')];
@@ -68,6 +69,21 @@ test('edge-agent serial monitor', { skip: SKIP_REASON, timeout: 60_000 }, async 
       assert.equal(await cli.exited, 0);
     } finally {
       cli.child.kill('SIGKILL');
+      await pty.stop();
+    }
+  });
+
+  await t.test('a port another process holds: exit 1 naming the lock, not two readers splitting the lines', async () => {
+    const pty = await new PtyPair().start();
+    const holder = startSource({ port: pty.device, parse: 'kv' });
+    try {
+      await holder.driver.open();
+      await waitFor(() => holder.states.some((x) => x.state === 'ok'), 5000, 'holder open');
+      const cli = startCli(['serial', 'monitor', '--port', pty.device]);
+      assert.equal(await cli.exited, 1);
+      assert.match(cli.io.stderr, /edge-agent: cannot open .*lock.*another process holds it/i);
+    } finally {
+      await holder.driver.close();
       await pty.stop();
     }
   });
