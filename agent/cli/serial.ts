@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SerialPort } from 'serialport';
+import { CliError } from './common.js';
+import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
+import { formatError } from '../config/errors.js';
+import { silentLogger } from '../log.js';
+import { systemClock } from '../clock.js';
+import type { Value } from '../reading.js';
+import type { SourceContext } from '../../drivers/types.js';
+import { serialSchema, type SerialConfig } from '../../drivers/serial/schema.js';
+import { createParser, type LineParser } from '../../drivers/serial/parsers/index.js';
+import { SerialSource } from '../../drivers/serial/source.js';
+
+type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
+
+/**
+ * serialport lists Linux ports through udevadm; minimal images and containers lack it, so fall
+ * back to the device nodes themselves (no USB ids then, but /dev/serial/by-id names them).
+ */
+async function listPorts(): Promise<PortInfo[]> {
+  try {
+    return await SerialPort.list();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    process.stderr.write('# udevadm not found: listing /dev without USB details\n');
+  }
+  const byId = new Map<string, string>();
+  try {
+    for (const n of fs.readdirSync('/dev/serial/by-id')) byId.set(fs.realpathSync(path.join('/dev/serial/by-id', n)), n);
+  } catch {
+    // no USB serial adapters plugged in
+  }
+  return fs.readdirSync('/dev')
+    .filter((n) => /^(ttyUSB|ttyACM|ttyAMA|ttyS|ttyXRUSB|rfcomm)\d+$|^serial\d$/.test(n))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((n) => {
+      const p = `/dev/${n}`;
+      return { path: p, pnpId: byId.get(p), manufacturer: undefined, serialNumber: undefined, locationId: undefined, productId: undefined, vendorId: undefined };
+    });
+}
+
+async function list(opts: { json?: boolean }): Promise<void> {
+  const ports = await listPorts();
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(ports) + '\n');
+    return;
+  }
+  if (ports.length === 0) {
+    process.stdout.write('no serial ports found\n');
+    return;
+  }
+  for (const p of ports) {
+    const id = p.vendorId ? `${p.vendorId}:${p.productId ?? '?'}` : '';
+    const extra = [p.manufacturer, id, p.serialNumber ? `serial ${p.serialNumber}` : '', p.pnpId ?? ''].filter(Boolean).join('  ');
+    process.stdout.write(`${p.path}${extra ? `  ${extra}` : ''}\n`);
+  }
+}
+
+interface MonitorOpts {
+  port?: string;
+  baud?: string;
+  config?: string;
+  source?: string;
+  parse?: string;
+  delimiter?: string;
+  json?: boolean;
+}
+
+/** The serial source as configured (--config/--source), with flags overriding port and baud. */
+function monitorConfig(opts: MonitorOpts): { cfg: SerialConfig; parser: LineParser | undefined } {
+  let raw: Record<string, unknown> | undefined;
+  if (opts.config || opts.source) {
+    if (!opts.config || !opts.source) throw new CliError('--config and --source go together', 2);
+    let loaded;
+    try {
+      loaded = loadConfigFile(opts.config);
+    } catch (e) {
+      if (e instanceof ConfigInvalidError) throw new CliError(e.errors.map((x) => formatError(x, e.file)).join('\n'));
+      throw e;
+    }
+    const src = loaded.config.sources.find((s) => s.id === opts.source);
+    if (!src) throw new CliError(`no source "${opts.source}" in ${opts.config}`);
+    if (src.driver !== 'serial') throw new CliError(`source "${opts.source}" uses driver ${src.driver}, not serial`);
+    raw = { ...(src as SerialConfig) };
+  }
+  const baud = opts.baud === undefined ? undefined : Number(opts.baud);
+  if (baud !== undefined && !(Number.isInteger(baud) && baud > 0)) throw new CliError(`--baud: expected a positive integer, got ${opts.baud}`, 2);
+  const port = opts.port ?? (raw?.port as string | undefined);
+  if (!port) throw new CliError('--port is required (or --config FILE --source ID)', 2);
+  const input = {
+    ...(raw ?? { id: 'monitor', driver: 'serial', parse: 'kv' }),
+    port,
+    ...(baud !== undefined ? { baudRate: baud } : {}),
+    ...(opts.delimiter !== undefined ? { delimiter: opts.delimiter } : {}),
+    ...(opts.parse !== undefined ? { parse: opts.parse } : {}),
+  };
+  const r = serialSchema.safeParse(input);
+  if (!r.success) throw new CliError(r.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('\n'), 2);
+  // Without a parser from config or --parse, show raw lines only.
+  const parser = raw || opts.parse ? createParser(r.data.parse) : undefined;
+  return { cfg: r.data, parser };
+}
+
+async function monitor(opts: MonitorOpts): Promise<void> {
+  const { cfg, parser } = monitorConfig(opts);
+  const out = (s: string) => process.stdout.write(s + '\n');
+  // One record per line in --json mode; errors and points attach to the line being parsed.
+  let rec: { raw: string; points: Record<string, Value>; error?: { kind: string; message: string } } | undefined;
+  const flush = () => {
+    if (rec) out(JSON.stringify(rec));
+    rec = undefined;
+  };
+  let opened = false;
+  let openError: string | undefined;
+  const ctx: SourceContext = {
+    sourceId: cfg.id,
+    log: silentLogger,
+    clock: systemClock,
+    dataDir: '/nonexistent',
+    emit(point, value) {
+      if (opts.json) {
+        if (rec) rec.points[point] = value;
+      } else out(`    ${point} = ${JSON.stringify(value)}`);
+    },
+    error(kind, message) {
+      if (!opened && kind === 'open') openError ??= message;
+      if (opts.json) {
+        if (rec) rec.error = { kind, message };
+        else out(JSON.stringify({ error: { kind, message } }));
+      } else out(`    ! ${kind}: ${message}`);
+    },
+    setState(state, detail) {
+      if (state === 'ok') opened = true;
+      process.stderr.write(`# ${state}${detail ? `: ${detail}` : ''}\n`);
+    },
+  };
+  const nothing: LineParser = { parse: () => undefined };
+  const source = new SerialSource(cfg, ctx, parser ?? nothing, {
+    line(raw) {
+      const text = raw.toString('utf8');
+      if (opts.json) {
+        flush();
+        rec = { raw: text, points: {} };
+        queueMicrotask(flush);
+      } else out(`< ${JSON.stringify(text)}`);
+    },
+  });
+  await source.open();
+  // Fail fast on a wrong port or one held by another process; once open, ride out unplugs.
+  const stop = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('interrupted'));
+    process.once('SIGTERM', () => resolve('terminated'));
+    const check = setInterval(() => {
+      if (opened) clearInterval(check);
+      else if (openError) {
+        clearInterval(check);
+        resolve('open-failed');
+      }
+    }, 20);
+  });
+  const why = await stop;
+  await source.close();
+  flush();
+  if (why === 'open-failed') {
+    const hint = /lock/i.test(openError!) ? ' (another process holds it: is the edge-agent daemon running?)' : '';
+    throw new CliError(`${openError}${hint}`);
+  }
+}
+
+export function register(program: Command): void {
+  const serial = program.command('serial').description('serial line diagnostics');
+  serial
+    .command('list')
+    .description('list serial ports (USB adapters with vendor/product ids)')
+    .option('--json', 'machine-readable output')
+    .action(list);
+  serial
+    .command('monitor')
+    .description('print raw lines from a port and what the parser makes of them (Ctrl-C to stop)')
+    .option('-p, --port <path>', 'serial device, e.g. /dev/ttyUSB0')
+    .option('-b, --baud <rate>', 'baud rate (default 9600, or the source\'s)')
+    .option('-c, --config <file>', 'take framing and parser from this config...')
+    .option('-s, --source <id>', '...for this source id')
+    .option('--parse <name>', 'parser without a config: kv, json or nmea')
+    .option('--delimiter <text>', 'line end, escapes allowed (default \\n; \\r\\n accepted)')
+    .option('--json', 'one JSON object per line: {raw, points, error?}')
+    .action(monitor);
+}
