@@ -130,6 +130,14 @@ async function backlog() {
 
 const broker = await startBroker();
 try {
+  if (process.argv.includes('--start-only')) {
+    console.log(JSON.stringify(await startTime(broker.url)));
+  } else await all();
+} finally {
+  await broker.stop();
+}
+
+async function all() {
   const start = await startTime(broker.url);
   const d = await disk(broker.url);
   const b = await backlog();
@@ -148,6 +156,4 @@ try {
     },
     detail: { start, disk: d, backlog: b },
   });
-} finally {
-  await broker.stop();
 }

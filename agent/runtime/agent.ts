@@ -57,8 +57,15 @@ export class Agent {
   readonly clockSync: ClockSync;
   private readonly unsynced: () => boolean;
   private stopping = false;
+  /**
+   * Until the first batch is cut, cut it as soon as readings and the link are both there: an
+   * operator who restarts a board sees data at once, not a flush interval later. One extra
+   * transaction per start; afterwards the flush timer alone decides.
+   */
+  private firstBatch: 'waiting' | 'scheduled' | 'done' = 'waiting';
   private readonly sink = (r: Reading) => {
     this.outbox.add(r);
+    if (this.firstBatch === 'waiting') this.scheduleFirstBatch();
     let c = this.readingsOut.get(r.source);
     if (!c) this.readingsOut.set(r.source, (c = { n: 0 }));
     c.n++;
@@ -167,7 +174,18 @@ export class Agent {
     }
   }
 
+  private scheduleFirstBatch(): void {
+    this.firstBatch = 'scheduled';
+    const attempt = () => {
+      if (this.firstBatch !== 'scheduled' || this.stopping) return;
+      if (this.uplink.linkState === 'connected') this.flush();
+      else setTimeout(attempt, 20).unref();
+    };
+    setImmediate(attempt);
+  }
+
   flush(): void {
+    this.firstBatch = 'done';
     this.outbox.flush();
     this.uplink.kick();
   }
