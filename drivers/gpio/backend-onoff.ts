@@ -40,7 +40,7 @@ export class OnoffBackend implements GpioBackend {
     const shared = !exportedByUs && opts.readOnlyIfShared === true;
     // The line is exported by now, so onoff takes it as "previously exported" and does not
     // export again; it swallows configuration errors in that case, so edge is set below ourselves.
-    const g = new Gpio(r.number, 'in', undefined, shared ? { reconfigureDirection: false } : { activeLow: opts.activeLow, reconfigureDirection: true });
+    const g = new Gpio(r.number, 'in', undefined, shared ? { reconfigureDirection: false } : { activeLow: false, reconfigureDirection: true });
     return new OnoffLine(g, r, exportedByUs, opts.pollIntervalMs);
   }
 }

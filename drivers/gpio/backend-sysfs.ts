@@ -24,7 +24,7 @@ export class SysfsBackend implements GpioBackend {
     const dir = this.tree.lineDir(r.number);
     if (exportedByUs || !opts.readOnlyIfShared) {
       fs.writeFileSync(path.join(dir, 'direction'), 'in');
-      fs.writeFileSync(path.join(dir, 'active_low'), opts.activeLow ? '1' : '0');
+      fs.writeFileSync(path.join(dir, 'active_low'), '0');
       // Edge is set for anyone else watching the line (and mirrors what onoff does); best effort,
       // since lines without interrupt support have no edge file.
       try {

@@ -14,7 +14,6 @@ export interface ResolvedLine {
 }
 
 export interface OpenOptions {
-  activeLow: boolean;
   /** Sampling period when edge interrupts are unavailable. */
   pollIntervalMs: number;
   /**
@@ -30,7 +29,10 @@ export interface GpioLine {
   readonly resolved: ResolvedLine;
   /** False when the line was already exported; then close() leaves it exported. */
   readonly exportedByUs: boolean;
-  /** Current logical level (activeLow applied). Throws on I/O failure. */
+  /**
+   * Current physical level. Throws on I/O failure. The kernel's active_low is kept at 0 and
+   * `activeLow` applied by the driver, so every backend (and a shared line) reports the same.
+   */
   read(): 0 | 1;
   /**
    * Report levels as they change: from edge interrupts when the platform gives them, otherwise

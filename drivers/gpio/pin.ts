@@ -28,10 +28,13 @@ export class PinRunner {
   private silenceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff(1000, 30_000);
+  /** activeLow as an XOR mask on the physical level. */
+  private readonly invert: 0 | 1;
   private closed = false;
 
   constructor(readonly pin: PinConfig, private readonly ctx: SourceContext, private readonly backend: GpioBackend, private readonly opts: PinOptions, initialPulses = 0) {
     this.edge = pinEdge(pin);
+    this.invert = pin.activeLow ? 1 : 0;
     this.debouncer = new Debouncer(pin.debounce);
     this.counter = pin.mode === 'counter' ? new PulseCounter(initialPulses, pin.scale) : undefined;
   }
@@ -46,12 +49,12 @@ export class PinRunner {
     let line: GpioLine | undefined;
     try {
       const r = await this.backend.resolve(p.line);
-      line = await this.backend.open(r, { activeLow: p.activeLow, pollIntervalMs: this.opts.pollIntervalMs });
+      line = await this.backend.open(r, { pollIntervalMs: this.opts.pollIntervalMs });
       if (this.closed) {
         line.close();
         return;
       }
-      this.debouncer.reset(line.read());
+      this.debouncer.reset((line.read() ^ this.invert) as 0 | 1);
     } catch (e) {
       line?.close();
       this.fail(`cannot open line ${p.line}: ${(e as Error).message}`);
@@ -69,7 +72,8 @@ export class PinRunner {
     this.opts.onHealth();
   }
 
-  private readonly onLevel = (level: 0 | 1): void => {
+  private readonly onLevel = (physical: 0 | 1): void => {
+    const level = (physical ^ this.invert) as 0 | 1;
     const t = this.ctx.clock.mono();
     if (this.debouncer.input(level, t)) this.accept(level, t);
     else this.armSettle();
