@@ -32,13 +32,34 @@ export class FakeSysfs {
     fs.writeFileSync(path.join(root, 'unexport'), '');
   }
 
-  start(): this {
+  private unhook: (() => void) | undefined;
+
+  /**
+   * Service export/unexport every few ms. With `synchronous`, also the moment they are written
+   * (fs.writeFileSync is wrapped; onoff, being CommonJS, calls it through the same fs object), as
+   * the kernel does: onoff unexports two lines back to back, and a file would keep only the last.
+   */
+  start(opts: { synchronous?: boolean } = {}): this {
     this.timer = setInterval(() => this.service(), 3);
+    if (opts.synchronous) {
+      const orig = fs.writeFileSync;
+      const ctl = new Set([path.join(this.root, 'export'), path.join(this.root, 'unexport')]);
+      const self = this;
+      fs.writeFileSync = function (this: unknown, file: fs.PathOrFileDescriptor, ...rest: unknown[]) {
+        (orig as (...a: unknown[]) => void).call(this, file, ...rest);
+        if (typeof file === 'string' && ctl.has(path.resolve(file))) self.service();
+      } as typeof fs.writeFileSync;
+      this.unhook = () => {
+        fs.writeFileSync = orig;
+      };
+    }
     return this;
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.unhook?.();
+    this.unhook = undefined;
   }
 
   private take(file: string): number | undefined {
