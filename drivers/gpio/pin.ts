@@ -7,6 +7,8 @@ import { pinEdge, type PinConfig } from './config.js';
 
 export interface PinOptions {
   pollIntervalMs: number;
+  /** CLI beside a running daemon: do not reconfigure a line someone else exported. */
+  readOnlyIfShared?: boolean;
   /** Called whenever this pin opens or fails, so the source can recompute its state. */
   onHealth: () => void;
 }
@@ -49,7 +51,7 @@ export class PinRunner {
     let line: GpioLine | undefined;
     try {
       const r = await this.backend.resolve(p.line);
-      line = await this.backend.open(r, { pollIntervalMs: this.opts.pollIntervalMs });
+      line = await this.backend.open(r, { pollIntervalMs: this.opts.pollIntervalMs, readOnlyIfShared: this.opts.readOnlyIfShared });
       if (this.closed) {
         line.close();
         return;
