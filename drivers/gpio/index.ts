@@ -11,6 +11,8 @@ export { gpioSchema, type GpioConfig } from './config.js';
 export interface GpioDriverOptions {
   /** Inject a backend (tests, other platforms); default: chosen from the config. */
   backend?: GpioBackend;
+  /** How long open() waits for the pins before returning (they keep opening in the background). */
+  openWaitMs?: number;
 }
 
 /** `driver: gpio`. See drivers/gpio/README.md. */
@@ -52,7 +54,14 @@ export class GpioDriver implements Driver {
     const onHealth = () => this.updateState();
     this.pins = this.cfg.pins.map((p) => new PinRunner(p, this.ctx, backend, { pollIntervalMs: this.cfg.pollInterval, onHealth }, totals[p.name] ?? 0));
     for (const r of this.pins) if (r.counter) this.saved.set(r.pin.name, r.counter.pulses);
-    await Promise.all(this.pins.map((r) => r.start()));
+    // The runtime opens sources one after another: a line stuck in export (udev, a missing
+    // kernel) must not hold the others up for long. Pins still opening finish in the background.
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.pins.map((r) => r.start())),
+      new Promise((r) => (waited = setTimeout(r, this.opts.openWaitMs ?? 2000))),
+    ]);
+    clearTimeout(waited);
     if (this.stopped) return;
 
     if (counters.length) {

@@ -117,7 +117,15 @@ export class FakeSysfs {
       return;
     }
     const want = `${(this.physical.get(n) ?? 0) ^ (al === '1' ? 1 : 0)}\n`;
-    if (fs.readFileSync(f, 'utf8') !== want) fs.writeFileSync(f, want);
+    if (fs.readFileSync(f, 'utf8') === want) return;
+    // Overwrite in place, never truncate: a reader in another process (the CLI tests) must not
+    // catch the file empty between truncate and write, which a kernel attribute never is.
+    const fd = fs.openSync(f, 'r+');
+    try {
+      fs.writeSync(fd, want, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 

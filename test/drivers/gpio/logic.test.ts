@@ -140,3 +140,15 @@ test('config: defaults, and clear errors for duplicate lines/points and onoff on
   assert.ok(msgs.includes('pins.3.name: point "flow.rate" is already produced by pins[2]'), msgs.join('\n'));
   assert.ok(msgs.some((m) => m.startsWith('sysfsRoot: backend onoff only works on /sys/class/gpio')), msgs.join('\n'));
 });
+
+test('config file: the SPEC example source loads; a pin error names path and line:col', async () => {
+  const { parseConfigText } = await import('../../../agent/config/load.js');
+  const { formatError } = await import('../../../agent/config/errors.js');
+  const head = 'uplink:\n  mqtt:\n    url: mqtt://127.0.0.1:1883\nsources:\n  - id: door\n    driver: gpio\n    pins:\n';
+  const ok = parseConfigText(head + '      - { name: open, line: 17, edge: both, debounce: 20ms, activeLow: true }\n      - { name: flow, line: 27, mode: counter, edge: rising, scale: 0.5, unit: L }\n');
+  assert.ok(ok.ok, ok.ok ? '' : ok.errors.map((e) => formatError(e)).join('\n'));
+  const bad = parseConfigText(head + '      - { name: open, line: 17 }\n      - { name: flow, line: 27, edge: up }\n');
+  assert.ok(!bad.ok);
+  const lines = bad.errors.map((e) => formatError(e, 'config.yaml'));
+  assert.ok(lines.some((l) => /^sources\[0\]\.pins\[1\]\.edge: .*rising.*\(config\.yaml:9:\d+\)$/.test(l)), lines.join('\n'));
+});
