@@ -40,7 +40,14 @@ export class OnoffBackend implements GpioBackend {
     const shared = !exportedByUs && opts.readOnlyIfShared === true;
     // The line is exported by now, so onoff takes it as "previously exported" and does not
     // export again; it swallows configuration errors in that case, so edge is set below ourselves.
-    const g = new Gpio(r.number, 'in', undefined, shared ? { reconfigureDirection: false } : { activeLow: false, reconfigureDirection: true });
+    let g: OnoffGpio;
+    try {
+      g = new Gpio(r.number, 'in', undefined, shared ? { reconfigureDirection: false } : { activeLow: false, reconfigureDirection: true });
+    } catch (e) {
+      // Do not leave behind a line we exported but could not use (the retry would take it as someone else's).
+      if (exportedByUs) this.tree.unexport(r.number);
+      throw e;
+    }
     return new OnoffLine(g, r, exportedByUs, opts.pollIntervalMs);
   }
 }

@@ -22,18 +22,24 @@ export class SysfsBackend implements GpioBackend {
   async open(r: ResolvedLine, opts: OpenOptions): Promise<GpioLine> {
     const exportedByUs = await this.tree.export(r.number);
     const dir = this.tree.lineDir(r.number);
-    if (exportedByUs || !opts.readOnlyIfShared) {
-      fs.writeFileSync(path.join(dir, 'direction'), 'in');
-      fs.writeFileSync(path.join(dir, 'active_low'), '0');
-      // Edge is set for anyone else watching the line (and mirrors what onoff does); best effort,
-      // since lines without interrupt support have no edge file.
-      try {
-        fs.writeFileSync(path.join(dir, 'edge'), 'both');
-      } catch {
-        /* no edge support: irrelevant when polling */
+    try {
+      if (exportedByUs || !opts.readOnlyIfShared) {
+        fs.writeFileSync(path.join(dir, 'direction'), 'in');
+        fs.writeFileSync(path.join(dir, 'active_low'), '0');
+        // Edge is set for anyone else watching the line (and mirrors what onoff does); best
+        // effort, since lines without interrupt support have no edge file.
+        try {
+          fs.writeFileSync(path.join(dir, 'edge'), 'both');
+        } catch {
+          /* no edge support: irrelevant when polling */
+        }
       }
+      return new SysfsLine(this.tree, r, exportedByUs, opts.pollIntervalMs, 'sysfs backend has no edge interrupts');
+    } catch (e) {
+      // Do not leave behind a line we exported but could not use (the retry would take it as someone else's).
+      if (exportedByUs) this.tree.unexport(r.number);
+      throw e;
     }
-    return new SysfsLine(this.tree, r, exportedByUs, opts.pollIntervalMs, 'sysfs backend has no edge interrupts');
   }
 }
 
