@@ -48,7 +48,7 @@ export class OnoffBackend implements GpioBackend {
       if (exportedByUs) this.tree.unexport(r.number);
       throw e;
     }
-    return new OnoffLine(g, r, exportedByUs, opts.pollIntervalMs);
+    return new OnoffLine(g, r, exportedByUs, opts.pollIntervalMs, shared);
   }
 }
 
@@ -57,7 +57,7 @@ class OnoffLine implements GpioLine {
   private stopPoll: (() => void) | undefined;
   private closed = false;
 
-  constructor(private readonly g: OnoffGpio, readonly resolved: ResolvedLine, readonly exportedByUs: boolean, private readonly pollIntervalMs: number) {}
+  constructor(private readonly g: OnoffGpio, readonly resolved: ResolvedLine, readonly exportedByUs: boolean, private readonly pollIntervalMs: number, private readonly shared = false) {}
 
   read(): 0 | 1 {
     return this.g.readSync();
@@ -67,6 +67,9 @@ class OnoffLine implements GpioLine {
     this.unwatch();
     let reason: string;
     try {
+      // A line another program owns keeps its edge setting: interrupts only if it already is "both".
+      const current = this.shared ? this.g.edge() : 'both';
+      if (current !== 'both') throw Object.assign(new Error(`shared line has edge=${current}, left unchanged`), { code: `edge=${current} (shared, left unchanged)` });
       // Both edges always: the driver tracks the level to debounce and to tell rising from
       // falling itself, which a kernel edge of "rising" alone would hide.
       this.g.setEdge('both');

@@ -36,3 +36,27 @@ test('onoff backend on a tmpfs /sys/class/gpio in a private mount namespace: lin
   assert.deepEqual(out.unexports, [529, 539, 529, 539], 'unexported at each close');
   assert.match(out.fallbackReason, /edge interrupts unavailable/);
 });
+
+test('CLI with the real onoff backend, on a line another program exported: reads, leaves edge and export alone', { skip: why ? `${why} (run as root to exercise real onoff)` : false, timeout: 60_000 }, () => {
+  const env = { ...process.env };
+  delete env.EDGE_AGENT_GPIO_SYSFS;
+  const setup = [
+    'mount -t tmpfs -o size=4m tmpfs /sys/class',
+    'mkdir -p /sys/class/gpio/gpiochip512 /sys/class/gpio/gpio529',
+    'cd /sys/class/gpio',
+    'echo pinctrl-bcm2711 > gpiochip512/label; echo 512 > gpiochip512/base; echo 58 > gpiochip512/ngpio',
+    ': > export; : > unexport',
+    'echo 1 > gpio529/value; echo in > gpio529/direction; echo rising > gpio529/edge; echo 0 > gpio529/active_low',
+    'cd "$2"',
+    '"$0" --import tsx agent/cli/main.ts gpio read 17 --json',
+    '"$0" --import tsx agent/cli/main.ts gpio watch 17 --json --for 300ms',
+    'echo "edge=$(cat /sys/class/gpio/gpio529/edge) unexport=[$(cat /sys/class/gpio/unexport)] exported=$(ls -d /sys/class/gpio/gpio529)"',
+  ].join(' && ');
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', setup, process.execPath, 'unused', REPO], { cwd: REPO, env, encoding: 'utf8', timeout: 50_000 });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  const [read, watch, state] = r.stdout.trim().split('\n');
+  assert.deepEqual(JSON.parse(read), { line: 17, gpio: 529, chip: 'pinctrl-bcm2711', base: 512, value: 1, activeLow: false, shared: true, backend: 'onoff' });
+  assert.deepEqual(JSON.parse(watch).event, 'initial');
+  assert.match(r.stderr, /edge=rising \(shared, left unchanged\)\); falling back to polling/);
+  assert.equal(state, 'edge=rising unexport=[] exported=/sys/class/gpio/gpio529');
+});
