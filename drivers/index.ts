@@ -1,6 +1,7 @@
 import type { DriverDefinition } from './types.js';
 import { simDriver } from './sim/index.js';
 import { serialDriver } from './serial/index.js';
+import { gpioDriver } from './gpio/index.js';
 
 /**
  * Every driver the agent knows. Add a driver: a folder under drivers/ exporting a
@@ -9,4 +10,5 @@ import { serialDriver } from './serial/index.js';
 export const drivers: DriverDefinition[] = [
   simDriver as DriverDefinition,
   serialDriver as DriverDefinition,
+  gpioDriver as DriverDefinition,
 ];
