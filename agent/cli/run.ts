@@ -4,6 +4,7 @@ import { formatError } from '../config/errors.js';
 import { createLogger } from '../log.js';
 import { Agent } from '../runtime/agent.js';
 import { DEFAULT_CONFIG } from './common.js';
+import { linkSystemd } from '../systemd/index.js';
 
 export function register(program: Command): void {
   program
@@ -27,12 +28,13 @@ export function register(program: Command): void {
       if (opts.mqttUrl) config.uplink.mqtt.url = opts.mqttUrl;
       const log = createLogger(config.agent.logLevel);
       const agent = await Agent.start(config, { log, configOrigin: loaded.file });
+      const systemd = linkSystemd(agent, log);
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal: sig }, 'shutting down');
-        agent.stop().then(
+        Promise.all([agent.stop(), systemd.stopping()]).then(
           () => process.exit(0),
           (e) => {
             log.error({ err: (e as Error).message }, 'error during shutdown');
