@@ -138,32 +138,39 @@ chmod -R u=rwX,go=rX "$ROOT$PREFIX.new"
 rm -rf "$ROOT$PREFIX"
 mv "$ROOT$PREFIX.new" "$ROOT$PREFIX"
 
-# Natives the tarball could not carry (NATIVES.txt says `missing`): build them here, on the board.
-if grep -q ' missing ' "$ROOT$PREFIX/NATIVES.txt"; then
-  if live; then
-    have npm || die "$(grep ' missing ' "$ROOT$PREFIX/NATIVES.txt" | cut -d' ' -f1 | tr '\n' ' ')need building on this board and npm is not installed"
+# --- Native addons: each must load with this board's node. One that is missing from the tarball
+# (NATIVES.txt: `missing`, i.e. ARM without --natives) or built for another Node ABI (the x64/ARM
+# binaries are for the Node major the release was made with) is built here with npm: better-sqlite3
+# first tries its prebuilt binary, else compiles (needs build-essential and python3).
+probe() {
+  case "$1" in
+    better-sqlite3) js="new (r('better-sqlite3'))(':memory:').close()" ;;
+    *) js="r('$1')" ;;
+  esac
+  node --input-type=module -e "import { createRequire } from 'node:module'; const r = createRequire('$ROOT$PREFIX/edge-agent.mjs'); $js" >/dev/null 2>&1
+}
+if live; then
+  grep -v '^#' "$ROOT$PREFIX/NATIVES.txt" | while read -r pkg ver _; do
+    probe "$pkg" && continue
+    have npm || die "$pkg does not load and npm is missing: install npm (and build-essential, python3) to build it"
+    say "building $pkg@$ver for $(uname -m), node $(node --version) (minutes on a Pi)"
     build=$(mktemp -d)
-    grep ' missing ' "$ROOT$PREFIX/NATIVES.txt" | while read -r pkg ver _ bin; do
-      say "building $pkg@$ver for $(uname -m) (needs build-essential and python3; minutes on a Pi)"
-      (cd "$build" && npm install --no-save --no-package-lock --no-audit --no-fund --omit=dev "$pkg@$ver" >/dev/null)
-      mkdir -p "$(dirname "$ROOT$PREFIX/node_modules/$pkg/$bin")"
-      cp "$build/node_modules/$pkg/$bin" "$ROOT$PREFIX/node_modules/$pkg/$bin"
-      sed -i "s#^$pkg $ver missing #$pkg $ver built-on-board #" "$ROOT$PREFIX/NATIVES.txt"
+    (cd "$build" && npm install --no-save --no-package-lock --no-audit --no-fund --omit=dev "$pkg@$ver" >/dev/null) ||
+      { rm -rf "$build"; die "building $pkg@$ver failed: apt-get install build-essential python3, then run install.sh again"; }
+    # Whatever the package's own install produced: build/ (compiled) and/or prebuilds/.
+    for d in build prebuilds; do
+      [ -d "$build/node_modules/$pkg/$d" ] || continue
+      rm -rf "${PREFIX:?}/node_modules/$pkg/$d"
+      cp -R "$build/node_modules/$pkg/$d" "$PREFIX/node_modules/$pkg/$d"
     done
     rm -rf "$build"
-  else
-    say "warning: $(grep -c ' missing ' "$ROOT$PREFIX/NATIVES.txt") native addon(s) missing in $ROOT$PREFIX (see NATIVES.txt): run install.sh on the board to build them"
-  fi
-fi
-if live; then
-  # Load every addon once, now, rather than on the first reading.
-  node --input-type=module -e "
-    import { createRequire } from 'node:module';
-    const r = createRequire('$PREFIX/edge-agent.mjs');
-    new (r('better-sqlite3'))(':memory:').close();
-    r('@serialport/bindings-cpp').autoDetect();
-    r('epoll');
-  " || die "a native addon in $PREFIX/node_modules does not load on this board (see NATIVES.txt)"
+    probe "$pkg" || die "$pkg still does not load after building it"
+    sed -i "s#^$pkg $ver [a-z-]* #$pkg $ver built-on-board #" "$PREFIX/NATIVES.txt"
+  done
+elif have node; then
+  # A --root tree: report what would not load here (same arch and node as this machine only).
+  bad=$(grep -v '^#' "$ROOT$PREFIX/NATIVES.txt" | while read -r pkg _; do probe "$pkg" || printf '%s ' "$pkg"; done)
+  [ -z "$bad" ] || say "note: ${bad}do not load with this machine's node ($(uname -m)); install.sh builds them when run on the board"
 fi
 
 # --- CLI on PATH: `edge-agent status`, `edge-agent check`, ... ---

@@ -112,6 +112,8 @@ fs.copyFileSync(path.join(REPO, 'scripts', 'install.sh'), path.join(out, 'instal
 fs.chmodSync(path.join(out, 'install.sh'), 0o755);
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
 fs.writeFileSync(path.join(out, 'VERSION'), `${pkg.version}\n`);
-fs.writeFileSync(path.join(out, 'NATIVES.txt'), `# arch linux-${arch}: <package> <version> prebuilt|built|missing <binary>\n${report.join('\n')}\n`);
+// better-sqlite3 and epoll are built against one Node ABI (NODE_MODULE_VERSION); serialport's
+// prebuilds are N-API and load on any Node >= 20.
+fs.writeFileSync(path.join(out, 'NATIVES.txt'), `# linux-${arch}, built for node ${process.versions.node.split('.')[0]} (ABI ${process.versions.modules}): <package> <version> prebuilt|built|missing <binary>\n${report.join('\n')}\n`);
 for (const f of ['README.md', 'docs-install.md']) if (fs.existsSync(path.join(REPO, f))) fs.copyFileSync(path.join(REPO, f), path.join(out, f));
 console.log(`staged linux-${arch} in ${out}\n${report.map((l) => `  ${l}`).join('\n')}`);

@@ -40,6 +40,15 @@ test('release.sh: one tarball per arch, honest NATIVES.txt, --complete refuses m
   }
   assert.match(r.stdout, /linux-arm64\.tar\.gz .*MISSING natives: better-sqlite3 epoll/);
 
+  // The tarball's own install.sh, into a throwaway root: the ARM tree says what must be built.
+  const unpack = tempDir('edge-unpack-');
+  assert.equal(spawnSync('tar', ['-C', unpack, '-xzf', tar('armv7')]).status, 0);
+  const root = tempDir('edge-root-');
+  const inst = spawnSync('sh', [path.join(unpack, `edge-agent-${version}-linux-armv7`, 'install.sh'), '--root', root], { encoding: 'utf8' });
+  assert.equal(inst.status, 0, inst.stderr);
+  assert.match(inst.stdout, /better-sqlite3 .*epoll do not load .*builds them when run on the board/);
+  assert.ok(fs.existsSync(path.join(root, 'opt/edge-agent/node_modules/@serialport/bindings-cpp/prebuilds/linux-arm')));
+
   const strict = spawnSync('sh', [RELEASE, '--no-build', '--arch', 'arm64', '--complete'], { encoding: 'utf8' });
   assert.notEqual(strict.status, 0, '--complete fails while natives are missing');
 
