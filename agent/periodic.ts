@@ -16,7 +16,7 @@ export class Periodic {
   skipped = 0;
 
   constructor(
-    private readonly periodMs: number,
+    readonly periodMs: number,
     private readonly fn: () => void,
     private readonly clock: Clock = systemClock,
     private readonly unref = false,

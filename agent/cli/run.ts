@@ -6,6 +6,7 @@ import { Agent } from '../runtime/agent.js';
 import { effectiveConfig } from '../control/startup.js';
 import { ControlPlane } from '../control/plane.js';
 import { DEFAULT_CONFIG } from './common.js';
+import { linkSystemd } from '../systemd/index.js';
 
 export function register(program: Command): void {
   program
@@ -36,12 +37,13 @@ export function register(program: Command): void {
       const plane = new ControlPlane(log, loaded, opts.mqttUrl);
       const agent = await Agent.start(config, { log, configOrigin: eff.source, configVersion: eff.version, configHash: eff.hash, uplinkHooks: plane.hooks });
       await plane.attach(agent);
+      const systemd = linkSystemd(agent, log);
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal: sig }, 'shutting down');
-        plane.stop().then(() => agent.stop()).then(
+        Promise.all([plane.stop().then(() => agent.stop()), systemd.stopping()]).then(
           () => process.exit(0),
           (e) => {
             log.error({ err: (e as Error).message }, 'error during shutdown');

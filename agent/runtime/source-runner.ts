@@ -33,6 +33,8 @@ export class SourceRunner {
   private readonly errors: Record<string, number> = {};
   private lastError: SourceStatus['lastError'];
   private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
+  /** Monotonic ms of the driver's last sign of life (emit, error, state change): watchdog progress. */
+  lastActivity: number;
   readonly ctx: SourceContext;
 
   constructor(
@@ -46,6 +48,7 @@ export class SourceRunner {
     private readonly unsynced: () => boolean = () => false,
   ) {
     this.id = config.id;
+    this.lastActivity = clock.mono();
     const source = config.id;
     const self = this;
     const slog = log.child({ source });
@@ -56,6 +59,7 @@ export class SourceRunner {
       dataDir,
       emit(point: string, value: Value, quality?: Quality, ts?: number) {
         self.readings++;
+        self.lastActivity = clock.mono();
         const t = ts ?? clock.now();
         self.lastReadingAt = t;
         const unsynced = self.unsynced();
@@ -65,6 +69,7 @@ export class SourceRunner {
       },
       error(kind: string, message: string, point?: string) {
         self.errors[kind] = (self.errors[kind] ?? 0) + 1;
+        self.lastActivity = clock.mono();
         const at = clock.now();
         self.lastError = { kind, message, point, at };
         const key = point ? `${kind}:${point}` : kind;
@@ -76,6 +81,7 @@ export class SourceRunner {
         } else prev.suppressed++;
       },
       setState(state: SourceState, detail?: string) {
+        self.lastActivity = clock.mono();
         if (state === self.state && detail === self.detail) return;
         const level = state === 'ok' ? 'info' : state === 'down' || state === 'backing-off' ? 'warn' : 'debug';
         slog[level]({ state, detail }, `source ${state}`);
@@ -131,6 +137,12 @@ export class SourceRunner {
 
   get readingCount(): number {
     return this.readings;
+  }
+
+  /** The source's poll period when its driver has one (event-driven sources have none). */
+  get pollIntervalMs(): number | undefined {
+    const p = (this.config as { pollInterval?: unknown }).pollInterval;
+    return typeof p === 'number' && p > 0 ? p : undefined;
   }
 
   get currentState(): SourceState {

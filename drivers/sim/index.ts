@@ -25,6 +25,11 @@ export const simSchema = z.strictObject({
   /** Readings per point per poll (benchmarks use this to produce load cheaply). */
   burst: z.int().min(1).max(100_000).default(1),
   points: z.array(pointSchema).min(1),
+  /**
+   * TEST-ONLY: after this long the source's timers stop re-arming without a word (state stays
+   * `ok`), as a driver whose poll awaits forever would. The systemd watchdog test uses it.
+   */
+  stallAfter: duration().optional(),
 }).superRefine((cfg, ctx) => {
   cfg.points.forEach((p, i) => {
     if (p.wave === 'constant' && p.value === undefined) {
@@ -79,8 +84,10 @@ class SimDriver implements Driver {
       list.push({ name: p.name, gen: new PointGen(p) });
     }
     const burst = this.cfg.burst;
+    const stallAt = this.cfg.stallAfter === undefined ? Infinity : this.ctx.clock.mono() + this.cfg.stallAfter;
     for (const [iv, list] of byInterval) {
       const t = new Periodic(iv, () => {
+        if (this.ctx.clock.mono() >= stallAt) return this.stall();
         const now = this.ctx.clock.now();
         for (let b = 0; b < burst; b++) {
           for (const { name, gen } of list) this.ctx.emit(name, gen.next(now), undefined, now);
@@ -89,6 +96,13 @@ class SimDriver implements Driver {
       this.timers.push(t.start(iv));
     }
     this.ctx.setState('ok');
+  }
+
+  private stall(): void {
+    if (this.timers.length === 0) return;
+    this.ctx.log.warn('sim: scheduler stalled on purpose (stallAfter, test-only)');
+    for (const t of this.timers) t.stop();
+    this.timers = [];
   }
 
   async close(): Promise<void> {

@@ -32,7 +32,12 @@ export interface Daemon {
 /** Starts the BUILT daemon (dist/edge-agent.mjs, as systemd would) as a child process. */
 export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} missing: run npm run build first (npm test does)`);
-  const proc = spawn(process.execPath, [BUNDLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return spawnDaemon(process.execPath, [BUNDLE, ...args], env);
+}
+
+/** Any command line that runs the daemon (e.g. the unit's ExecStart with its node flags). */
+export function spawnDaemon(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: Record<string, unknown>[] = [];
   let buf = '';
   proc.stdout!.on('data', (d: Buffer) => {
