@@ -93,7 +93,8 @@ class SimDriver implements Driver {
           for (const { name, gen } of list) this.ctx.emit(name, gen.next(now), undefined, now);
         }
       }, this.ctx.clock);
-      this.timers.push(t.start(iv));
+      // First poll right away, as a real device driver does: data shows up as soon as the daemon runs.
+      this.timers.push(t.start(0));
     }
     this.ctx.setState('ok');
   }
