@@ -1,5 +1,6 @@
 import type { DriverDefinition } from './types.js';
 import { simDriver } from './sim/index.js';
+import { modbusRtuDriver, modbusTcpDriver } from './modbus/index.js';
 
 /**
  * Every driver the agent knows. Add a driver: a folder under drivers/ exporting a
@@ -7,4 +8,6 @@ import { simDriver } from './sim/index.js';
  */
 export const drivers: DriverDefinition[] = [
   simDriver as DriverDefinition,
+  modbusRtuDriver as DriverDefinition,
+  modbusTcpDriver as DriverDefinition,
 ];
