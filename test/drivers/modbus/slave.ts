@@ -90,6 +90,7 @@ export interface PtyPair {
 
 /** A socat pty pair: the driver opens `a`, the slave `b`. Links vanish when socat exits. */
 export async function startPtyPair(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-pty-'))): Promise<PtyPair> {
+  fs.mkdirSync(dir, { recursive: true });
   const a = path.join(dir, 'ttyA');
   const b = path.join(dir, 'ttyB');
   const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
