@@ -108,6 +108,7 @@ export class ModbusSource implements Driver, BusClient {
   }
 
   onData(job: Job, data: Buffer, ts: number): void {
+    if (!this.bus) return; // closed while its last request was on the wire
     const bits = isBitTable(job.table);
     for (const m of (job as Job<CompiledPoint>).members) {
       const v = m.point.decode(data, bits ? m.at : m.at * 2);
