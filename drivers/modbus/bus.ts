@@ -8,6 +8,10 @@ import type { Transport } from './transport.js';
 export interface Job<P extends PlanPoint = PlanPoint> extends PlannedRequest<P> {
   client: BusClient;
   queued: boolean;
+  /** A probe of a backed-off unit already let the queue behind it go first. */
+  deferred?: boolean;
+  /** Attempts already spent on this request in this cycle (retries wait at the back of the queue). */
+  attempt?: number;
 }
 
 /** Points of one source sharing a poll interval: the unit of scheduling. */
@@ -162,6 +166,15 @@ export class Bus {
     try {
       while (this.queue.length > 0) {
         const job = this.queue.shift()!;
+        const br = this.breakers.get(job.unitId);
+        if (br?.open && !job.deferred && this.queue.length > 0 && br.allows(this.clock.mono())) {
+          // A probe of a silent unit may cost a full timeout: let the healthy requests
+          // already waiting go first, once, so they keep their rate.
+          job.deferred = true;
+          this.queue.push(job);
+          continue;
+        }
+        job.deferred = false;
         job.queued = false;
         await this.run(job);
       }
@@ -172,13 +185,26 @@ export class Bus {
 
   private async run(job: Job): Promise<void> {
     const c = job.client;
-    if (!this.transport.connected) return; // the source already reports the bus as down
+    if (!this.transport.connected) {
+      job.attempt = 0;
+      return; // the source already reports the bus as down
+    }
     const br = this.breaker(job.unitId);
-    if (!br.allows(this.clock.mono())) return; // unit backed off: spend no bus time on it
+    if (!br.allows(this.clock.mono())) {
+      job.attempt = 0;
+      return; // unit backed off: spend no bus time on it
+    }
     const probing = br.open;
     const attempts = probing ? 1 : 1 + c.retries;
     let lastErr: ModbusRequestError | undefined;
-    for (let a = 1; a <= attempts; a++) {
+    for (let a = 1 + (job.attempt ?? 0); a <= attempts; a++) {
+      if (a > 1 && a - 1 > (job.attempt ?? 0) && this.queue.length > 0) {
+        // Retry after the requests already waiting: a slow unit should not hold the others up.
+        job.attempt = a - 1;
+        job.queued = true;
+        this.queue.push(job);
+        return;
+      }
       if (c.interFrameDelay > 0) {
         const wait = this.lastDoneAt + c.interFrameDelay - this.clock.mono();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -186,6 +212,7 @@ export class Bus {
       this.requests++;
       try {
         const n = await this.transport.read(job.unitId, job.fc, job.address, job.quantity, c.timeout);
+        job.attempt = 0;
         this.lastDoneAt = this.clock.mono();
         this.answered(br, c);
         c.onData(job, this.transport.data.subarray(0, n), this.clock.now());
@@ -194,6 +221,7 @@ export class Bus {
         this.lastDoneAt = this.clock.mono();
         const err = e instanceof ModbusRequestError ? e : new ModbusRequestError('frame', (e as Error).message);
         lastErr = err;
+        if (err.kind === 'exception' || err.kind === 'disconnected') job.attempt = 0;
         if (err.kind === 'exception') {
           // The device answered: it is alive, the request is what it refuses.
           this.answered(br, c);
@@ -204,6 +232,7 @@ export class Bus {
       }
     }
     // Out of attempts: back the unit off so the rest of the bus keeps its rate.
+    job.attempt = 0;
     const now = this.clock.mono();
     const wasOpen = br.open;
     const wait = br.failure(now);

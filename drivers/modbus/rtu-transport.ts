@@ -11,6 +11,12 @@ export interface SerialSettings {
   stopBits: 1 | 2;
 }
 
+/**
+ * After a timeout the line is held for min(timeout, this) before the next request: a slave that
+ * answers slightly too late (the usual case) then answers into the void, not into the next request.
+ */
+export const LATE_GUARD_MAX_MS = 200;
+
 /** Character time in ms (start + data + parity + stop bits). */
 export function charTimeMs(s: Pick<SerialSettings, 'baudRate' | 'parity' | 'dataBits' | 'stopBits'>): number {
   return ((1 + s.dataBits + (s.parity === 'none' ? 0 : 1) + s.stopBits) * 1000) / s.baudRate;
@@ -18,8 +24,8 @@ export function charTimeMs(s: Pick<SerialSettings, 'baudRate' | 'parity' | 'data
 
 /**
  * Modbus RTU master on one serial port. RTU frames carry no transaction id, so a late answer
- * can only be told apart by its content and timing. After a timeout the port waits for the
- * line to fall silent before sending again and discards whatever arrived meanwhile; every
+ * can only be told apart by its content and timing. After a timeout the port holds the line for
+ * a late-answer window and until it falls silent, and discards whatever arrived meanwhile; every
  * frame must match the unit id, function code, byte count and CRC of the request in flight,
  * else it is dropped byte by byte until a valid frame lines up.
  */
@@ -39,6 +45,10 @@ export class RtuTransport implements Transport {
   /** Set after a timeout or garbage: the next send waits for a silent line first. */
   private dirty = false;
   private lastRxAt = 0;
+  /** After a timeout: no send before this (monotonic ms), so a slow slave's late frame lands while nobody waits. */
+  private quietUntil = 0;
+  /** Unit whose request timed out: only its late frame could pass for an answer (same unit id). */
+  private lateUnit = -1;
   private readonly silenceMs: number;
 
   constructor(private readonly s: SerialSettings, private readonly opts: { reconnect?: boolean } = {}) {
@@ -141,7 +151,7 @@ export class RtuTransport implements Transport {
     if (this.pending) throw new ModbusRequestError('frame', 'request already in flight (bus queue bypassed)');
     const p = new Pending(unit, fc, expectedBytes(fc, quantity), 0);
     this.pending = p;
-    if (this.dirty) await this.waitForSilence();
+    if (this.dirty) await this.waitForSilence(unit);
     const port = this.port;
     if (!port || !this.isConnected || this.pending !== p) {
       this.pending = undefined;
@@ -158,19 +168,27 @@ export class RtuTransport implements Transport {
       if (this.pending !== p) return;
       this.pending = undefined;
       this.dirty = true;
+      this.quietUntil = performance.now() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
+      this.lateUnit = unit;
       p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     port.write(req);
     return p.promise;
   }
 
-  /** Waits until no byte has arrived for silenceMs (bounded, so a chattering line cannot stall us). */
-  private async waitForSilence(): Promise<void> {
-    const deadline = performance.now() + 1000;
+  /**
+   * Waits out the late-answer window of a timeout (same unit only), and until no byte has arrived for silenceMs
+   * (bounded, so a chattering line cannot stall the bus).
+   */
+  private async waitForSilence(unit: number): Promise<void> {
+    const deadline = performance.now() + 1000 + LATE_GUARD_MAX_MS;
+    // Another unit's late frame carries another unit id and cannot be mistaken: no window then.
+    const guard = unit === this.lateUnit ? this.quietUntil : 0;
     for (;;) {
-      const quietFor = performance.now() - this.lastRxAt;
-      if (quietFor >= this.silenceMs || performance.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, this.silenceMs - quietFor));
+      const now = performance.now();
+      const wait = Math.max(guard - now, this.silenceMs - (now - this.lastRxAt));
+      if (wait <= 0 || now >= deadline) break;
+      await new Promise((r) => setTimeout(r, wait));
     }
     this.dirty = false;
   }
