@@ -95,7 +95,9 @@ test('two units on one bus, one dead: the live unit keeps >= 90% of its poll rat
     assert.deepEqual(live.errors, [], 'no error on the live source (no overlap, no stray frames)');
     const d = dead.src.diagnostics() as { units: Record<string, { state: string; failures: number }> };
     assert.equal(d.units['2'].state, 'backing-off');
-    assert.ok(d.units['2'].failures >= 2, 'the retry interval grows');
+    assert.ok(d.units['2'].failures >= 3);
+    const waits = dead.errors.filter((e) => e.kind === 'timeout').map((e) => Number(/next try in ([\d.]+) s/.exec(e.message)?.[1]));
+    assert.deepEqual(waits.slice(0, 3), [1, 2, 4], 'the retry interval grows');
   } finally {
     await live.src.close();
     await dead.src.close();

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { modbusRtuSchema, modbusTcpSchema } from '../../../drivers/modbus/config.js';
+import { ModbusSource } from '../../../drivers/modbus/source.js';
+import { captureContext, waitFor } from '../../helpers/source-context.js';
+
+/** A hand-rolled Modbus TCP slave that answers after `delayMs` and records how many requests overlap. */
+async function slowSlave(delayMs: number) {
+  const stats = { outstanding: 0, maxOutstanding: 0, requests: 0, units: new Set<number>() };
+  const server = net.createServer((sock) => {
+    sock.on('data', (req) => {
+      for (let off = 0; off + 12 <= req.length; off += 12) {
+        stats.requests++;
+        stats.outstanding++;
+        stats.maxOutstanding = Math.max(stats.maxOutstanding, stats.outstanding);
+        stats.units.add(req[off + 6]);
+        const qty = req.readUInt16BE(off + 10);
+        const res = Buffer.alloc(9 + qty * 2);
+        req.copy(res, 0, off, off + 2);
+        res.writeUInt16BE(3 + qty * 2, 4);
+        res[6] = req[off + 6];
+        res[7] = req[off + 7];
+        res[8] = qty * 2;
+        setTimeout(() => {
+          stats.outstanding--;
+          sock.write(res);
+        }, delayMs);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, stats, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+test('two sources on one host:port share one bus: never two requests in flight, both served', async () => {
+  const slave = await slowSlave(15);
+  const mk = (id: string, unitId: number) => {
+    const cfg = modbusTcpSchema.parse({
+      id, driver: 'modbus-tcp', host: '127.0.0.1', port: slave.port, unitId, pollInterval: '50ms', maxGap: 0,
+      points: [{ name: 'a', table: 'holding', address: 0 }, { name: 'b', table: 'holding', address: 10 }, { name: 'c', table: 'input', address: 0 }],
+    });
+    const cap = captureContext({ sourceId: id });
+    return { src: new ModbusSource(cfg, cap.ctx), ...cap };
+  };
+  const s1 = mk('one', 1);
+  const s2 = mk('two', 2);
+  await s1.src.open();
+  await s2.src.open();
+  try {
+    await waitFor(() => s1.readings.length >= 30 && s2.readings.length >= 30, 15_000, 'readings from both sources');
+    assert.equal(slave.stats.maxOutstanding, 1, 'one request in flight at a time on the connection');
+    assert.deepEqual([...slave.stats.units].sort(), [1, 2]);
+    const d = s1.src.diagnostics() as { bus: string };
+    assert.equal(d.bus, (s2.src.diagnostics() as { bus: string }).bus, 'same bus');
+  } finally {
+    await s1.src.close();
+    await s2.src.close();
+    await slave.close();
+  }
+});
+
+test('sources naming one serial port with different line settings: the second reports a config error', async () => {
+  const mk = (id: string, baudRate: number) => {
+    const cfg = modbusRtuSchema.parse({ id, driver: 'modbus-rtu', port: '/dev/edge-agent-test-no-such-port', baudRate, points: [{ name: 'a', table: 'holding', address: 0 }] });
+    const cap = captureContext({ sourceId: id });
+    return { src: new ModbusSource(cfg, cap.ctx), ...cap };
+  };
+  const a = mk('a', 9600);
+  const b = mk('b', 19200);
+  await a.src.open(); // a missing port is not an exception: the source reports it and retries
+  await b.src.open();
+  try {
+    await waitFor(() => a.states.some((s) => /cannot open \/dev\/edge-agent-test-no-such-port/.test(s.detail ?? '')), 5000, 'a reports the missing port');
+    assert.equal(a.states.at(-1)!.state, 'down');
+    assert.equal(b.errors[0].kind, 'config');
+    assert.match(b.errors[0].message, /already used by source "a" with different settings/);
+    assert.equal(b.states.at(-1)!.state, 'down');
+  } finally {
+    await a.src.close();
+    await b.src.close();
+  }
+});
