@@ -176,7 +176,13 @@ export class Bus {
         }
         job.deferred = false;
         job.queued = false;
-        await this.run(job);
+        try {
+          await this.run(job);
+        } catch (e) {
+          // A bug in a decoder or a sink must not stop the bus for every other source.
+          job.attempt = 0;
+          job.client.onFailure(job, new ModbusRequestError('frame', `internal error: ${(e as Error).message}`), 1);
+        }
       }
     } finally {
       this.pumping = false;

@@ -111,7 +111,13 @@ export class ModbusSource implements Driver, BusClient {
     if (!this.bus) return; // closed while its last request was on the wire
     const bits = isBitTable(job.table);
     for (const m of (job as Job<CompiledPoint>).members) {
-      const v = m.point.decode(data, bits ? m.at : m.at * 2);
+      let v;
+      try {
+        v = m.point.decode(data, bits ? m.at : m.at * 2);
+      } catch (e) {
+        this.ctx.error('decode', `${m.point.name}: ${(e as Error).message}`, m.point.name);
+        continue;
+      }
       if (typeof v === 'number' && !Number.isFinite(v)) {
         this.ctx.error('decode', `${m.point.name}: decoded ${v} (check type and byte/word order)`, m.point.name);
         continue;

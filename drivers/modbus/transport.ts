@@ -50,6 +50,8 @@ export class Pending {
       this.resolve = res;
       this.reject = rej;
     });
+    // It may be rejected (port closed) before read() hands it out: never an unhandled rejection.
+    this.promise.catch(() => {});
   }
 }
 
