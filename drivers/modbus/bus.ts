@@ -228,6 +228,15 @@ export class Bus {
         const err = e instanceof ModbusRequestError ? e : new ModbusRequestError('frame', (e as Error).message);
         lastErr = err;
         if (err.kind === 'exception' || err.kind === 'disconnected') job.attempt = 0;
+        if (err.kind === 'exception' && (err.code === 10 || err.code === 11)) {
+          // A gateway answering for a unit behind it that is silent: a dead unit, back it off
+          // like a timeout (the gateway's own timeout would otherwise hold the bus every poll).
+          this.answered(undefined, c);
+          const wasOpen = br.open;
+          c.onFailure(job, err, a, br.failure(this.clock.mono()));
+          if (!wasOpen) for (const cl of this.clients) cl.onUnitState();
+          return;
+        }
         if (err.kind === 'exception') {
           // The device answered: it is alive, the request is what it refuses.
           this.answered(br, c);
@@ -253,11 +262,11 @@ export class Bus {
     }
   }
 
-  private answered(br: Breaker, c: BusClient): void {
+  private answered(br: Breaker | undefined, c: BusClient): void {
     this.answers++;
     this.timeoutsInRow = 0;
     this.lastAnswerAt = this.clock.mono();
-    if (br.open) {
+    if (br?.open) {
       br.success();
       for (const cl of this.clients) cl.onUnitState();
     }

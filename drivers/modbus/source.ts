@@ -132,7 +132,12 @@ export class ModbusSource implements Driver, BusClient {
     if (err.kind === 'exception') {
       for (const m of members) {
         m.point.exceptions++;
-        this.ctx.error('modbus-exception', `${m.point.name}: ${what}: ${err.message}`, m.point.name);
+        const backoff = retryInMs === undefined ? '' : `; unit ${job.unitId} backed off, next try in ${(retryInMs / 1000).toFixed(1)} s`;
+        this.ctx.error('modbus-exception', `${m.point.name}: ${what}: ${err.message}${backoff}`, m.point.name);
+      }
+      if (retryInMs !== undefined) {
+        this.timeouts.set(job.unitId, (this.timeouts.get(job.unitId) ?? 0) + 1);
+        this.updateState();
       }
       if (err.code === 2 && members.length > 1) {
         // One bad address refuses the whole merged read: read these points one by one from now

@@ -55,8 +55,9 @@ export interface Slave {
 }
 
 /** Starts the pymodbus slave and waits for its READY line. */
-export async function startSlave(opts: { tcp?: number; rtu?: string; baud?: number; units?: number[] }): Promise<Slave> {
+export async function startSlave(opts: { tcp?: number; rtu?: string; baud?: number; units?: number[]; gatewayDead?: number[] }): Promise<Slave> {
   const args = [SLAVE_SCRIPT, '--units', (opts.units ?? [1]).join(',')];
+  if (opts.gatewayDead) args.push('--gateway-dead', opts.gatewayDead.join(','));
   if (opts.tcp) args.push('--tcp', String(opts.tcp));
   if (opts.rtu) args.push('--rtu', opts.rtu, '--baud', String(opts.baud ?? 19200));
   const proc = spawn(PY, args, { stdio: ['ignore', 'pipe', 'pipe'] });

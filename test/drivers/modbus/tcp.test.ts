@@ -193,3 +193,29 @@ test('a late answer after a timeout is dropped, never attached to the next reque
     server.close();
   }
 });
+
+test('a gateway reporting a silent unit (exception 11) backs that unit off; the others keep flowing', { skip }, async () => {
+  const gwPort = await freePort();
+  const gw = await startSlave({ tcp: gwPort, units: [1], gatewayDead: [5] });
+  const cfg = modbusTcpSchema.parse({
+    id: 'gw', driver: 'modbus-tcp', host: '127.0.0.1', port: gwPort, pollInterval: '100ms', timeout: '500ms',
+    points: [{ name: 'ok', table: 'holding', address: 1 }, { name: 'behind', table: 'holding', address: 1, unitId: 5 }],
+  });
+  const { ctx, readings, errors, states } = captureContext();
+  const src = new ModbusSource(cfg, ctx);
+  await src.open();
+  try {
+    await waitFor(() => readings.length >= 30, 10_000, '30 readings of the live unit');
+    const refused = errors.filter((e) => e.point === 'behind');
+    assert.ok(refused.length >= 1);
+    assert.match(refused[0].message, /gateway target device failed to respond \(exception 11\).*backed off/);
+    // 30 polls of 100 ms: without the breaker unit 5 would have been asked ~30 times.
+    assert.ok(refused.length <= 4, `unit 5 asked ${refused.length} times`);
+    assert.equal(states.at(-1)?.state, 'backing-off');
+    assert.match(states.at(-1)?.detail ?? '', /unit 5/);
+    assert.ok(readings.every((r) => r.point === 'ok' && r.value === 54321));
+  } finally {
+    await src.close();
+    await gw.stop();
+  }
+});
