@@ -70,7 +70,14 @@ export const modbusRtuSchema = z.strictObject({
   parity: z.enum(['none', 'even', 'odd']).default('none'),
   dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
   stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
-}).superRefine(checkPoints);
+}).superRefine((cfg, ctx) => {
+  checkPoints(cfg, ctx);
+  // On a serial line unit 0 is broadcast: devices act on it but never answer a read.
+  if (cfg.unitId === 0) ctx.addIssue({ code: 'custom', path: ['unitId'], message: '0 is the broadcast address on RTU: no device answers it (use 1..247)' });
+  cfg.points.forEach((p, i) => {
+    if (p.unitId === 0) ctx.addIssue({ code: 'custom', path: ['points', i, 'unitId'], message: '0 is the broadcast address on RTU: no device answers it (use 1..247)' });
+  });
+});
 
 export const modbusTcpSchema = z.strictObject({
   ...common,

@@ -65,3 +65,12 @@ test('point consistency errors name the point', () => {
   has(/^sources\[0\]\.points\[4\]\.scale: not applicable to type bool/);
   has(/^sources\[0\]\.points\[5\]\.count: only for type string/);
 });
+
+test('RTU refuses the broadcast unit id 0; TCP accepts it', () => {
+  const errs = errorsOf(base(`
+  - { id: b, driver: modbus-rtu, port: /dev/ttyUSB0, unitId: 0, points: [ { name: t, table: holding, address: 1 }, { name: u, table: holding, address: 2, unitId: 0 } ] }`));
+  assert.ok(errs.some((e) => /^sources\[0\]\.unitId: 0 is the broadcast address/.test(e)), errs.join('\n'));
+  assert.ok(errs.some((e) => /^sources\[0\]\.points\[1\]\.unitId: 0 is the broadcast/.test(e)), errs.join('\n'));
+  assert.ok(parseConfigText(base(`
+  - { id: m, driver: modbus-tcp, host: h, unitId: 0, points: [ { name: t, table: holding, address: 1 } ] }`)).ok);
+});
