@@ -51,6 +51,7 @@ export class ModbusSource implements Driver, BusClient {
   private bus: Bus | undefined;
   private busUp = false;
   private busDetail = 'connecting';
+  private outage = false;
   private readonly units: number[];
   private readonly timeouts = new Map<number, number>();
 
@@ -156,10 +157,11 @@ export class ModbusSource implements Driver, BusClient {
   }
 
   onBusState(up: boolean, detail: string): void {
-    const wasUp = this.busUp;
     this.busUp = up;
     this.busDetail = detail;
-    if (wasUp && !up) this.ctx.error('disconnected', detail);
+    // Counted once per outage (lost, or never there at start), not once per reconnect attempt.
+    if (!up && !this.outage) this.ctx.error('disconnected', detail);
+    this.outage = !up;
     this.updateState();
   }
 

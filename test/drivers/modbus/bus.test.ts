@@ -73,6 +73,9 @@ test('sources naming one serial port with different line settings: the second re
   try {
     await waitFor(() => a.states.some((s) => /cannot open \/dev\/edge-agent-test-no-such-port/.test(s.detail ?? '')), 5000, 'a reports the missing port');
     assert.equal(a.states.at(-1)!.state, 'down');
+    // it keeps trying (each attempt re-reports the state) but the outage is counted once
+    await waitFor(() => a.states.filter((s) => s.state === 'down').length >= 3, 10_000, 'three reopen attempts');
+    assert.equal(a.errors.filter((e) => e.kind === 'disconnected').length, 1);
     assert.equal(b.errors[0].kind, 'config');
     assert.match(b.errors[0].message, /already used by source "a" with different settings/);
     assert.equal(b.states.at(-1)!.state, 'down');
