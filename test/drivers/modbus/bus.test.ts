@@ -7,7 +7,7 @@ import { captureContext, waitFor } from '../../helpers/source-context.js';
 
 /** A hand-rolled Modbus TCP slave that answers after `delayMs` and records how many requests overlap. */
 async function slowSlave(delayMs: number) {
-  const stats = { outstanding: 0, maxOutstanding: 0, requests: 0, units: new Set<number>() };
+  const stats = { outstanding: 0, maxOutstanding: 0, requests: 0, units: new Set<number>(), quantities: [] as number[] };
   const server = net.createServer((sock) => {
     sock.on('data', (req) => {
       for (let off = 0; off + 12 <= req.length; off += 12) {
@@ -16,6 +16,7 @@ async function slowSlave(delayMs: number) {
         stats.maxOutstanding = Math.max(stats.maxOutstanding, stats.outstanding);
         stats.units.add(req[off + 6]);
         const qty = req.readUInt16BE(off + 10);
+        stats.quantities.push(qty);
         const res = Buffer.alloc(9 + qty * 2);
         req.copy(res, 0, off, off + 2);
         res.writeUInt16BE(3 + qty * 2, 4);
@@ -82,5 +83,29 @@ test('sources naming one serial port with different line settings: the second re
   } finally {
     await a.src.close();
     await b.src.close();
+  }
+});
+
+test('per-point poll intervals: one scheduler, and points falling due together share a request', async () => {
+  const slave = await slowSlave(0);
+  const cfg = modbusTcpSchema.parse({
+    id: 'iv', driver: 'modbus-tcp', host: '127.0.0.1', port: slave.port, pollInterval: '100ms', maxGap: 10,
+    points: [{ name: 'fast', table: 'holding', address: 0 }, { name: 'slow', table: 'holding', address: 4, pollInterval: '300ms' }],
+  });
+  const { ctx, readings } = captureContext();
+  const src = new ModbusSource(cfg, ctx);
+  await src.open();
+  try {
+    await waitFor(() => readings.filter((r) => r.point === 'fast').length >= 30, 15_000, '30 fast readings');
+    const fast = readings.filter((r) => r.point === 'fast').length;
+    const slow = readings.filter((r) => r.point === 'slow').length;
+    assert.ok(Math.abs(slow * 3 - fast) <= 3, `slow point read once per 3 fast ones (fast ${fast}, slow ${slow})`);
+    // every third cycle reads 0..4 in one request (5 registers), the others 0..0: never a separate request for slow
+    assert.equal(slave.stats.requests, slave.stats.quantities.length);
+    assert.ok(slave.stats.quantities.every((q) => q === 1 || q === 5), `quantities ${[...new Set(slave.stats.quantities)]}`);
+    assert.ok(Math.abs(slave.stats.requests - fast) <= 1, `one request per fast cycle (${slave.stats.requests} requests, ${fast} fast readings)`);
+  } finally {
+    await src.close();
+    await slave.close();
   }
 });
