@@ -58,7 +58,8 @@ export class Bus {
   private lastAnswerAt: number;
   private timeoutsInRow = 0;
   private up = false;
-  private lastDetail = 'connecting';
+  /** Last transport state; undefined until the first connect attempt has ended. */
+  private lastDetail: string | undefined;
   requests = 0;
   answers = 0;
 
@@ -91,7 +92,7 @@ export class Bus {
     const now = this.clock.mono();
     for (const g of c.groups) g.nextDue = now;
     if (this.clients.size === 1) this.transport.open();
-    else c.onBusState(this.up, this.lastDetail);
+    else if (this.lastDetail !== undefined) c.onBusState(this.up, this.lastDetail);
     this.arm();
   }
 

@@ -51,6 +51,7 @@ test('two sources on one host:port share one bus: never two requests in flight, 
   try {
     await waitFor(() => s1.readings.length >= 30 && s2.readings.length >= 30, 15_000, 'readings from both sources');
     assert.equal(slave.stats.maxOutstanding, 1, 'one request in flight at a time on the connection');
+    assert.deepEqual([...s1.errors, ...s2.errors], [], 'joining a connecting bus is not an outage');
     assert.deepEqual([...slave.stats.units].sort(), [1, 2]);
     const d = s1.src.diagnostics() as { bus: string };
     assert.equal(d.bus, (s2.src.diagnostics() as { bus: string }).bus, 'same bus');
