@@ -219,8 +219,16 @@ function planCmd(o: { config: string; json?: boolean }): void {
       text: p.all.map((r) => `${describeRequest(r)}: ${r.members.map((m) => m.point.name).join(', ')}`),
     };
   });
+  // Sources naming one port or host:port share one bus: its load is the sum of theirs.
+  const buses = new Map<string, { bus: string; sources: string[]; requestsPerSecond: number }>();
+  for (const r of report) {
+    const b = buses.get(r.bus) ?? { bus: r.bus, sources: [], requestsPerSecond: 0 };
+    b.sources.push(r.id);
+    b.requestsPerSecond = Number((b.requestsPerSecond + r.requestsPerSecond).toFixed(3));
+    buses.set(r.bus, b);
+  }
   if (o.json) {
-    process.stdout.write(JSON.stringify({ file: o.config, sources: report.map(({ text, ...r }) => (void text, r)) }) + '\n');
+    process.stdout.write(JSON.stringify({ file: o.config, sources: report.map(({ text, ...r }) => (void text, r)), buses: [...buses.values()] }) + '\n');
     return;
   }
   if (report.length === 0) process.stdout.write(`${o.config}: no modbus-rtu or modbus-tcp source\n`);
@@ -231,6 +239,9 @@ function planCmd(o: { config: string; json?: boolean }): void {
       for (const c of r.cycles) process.stdout.write(`  cycles with ${c.intervals.map((i) => `${i}ms`).join(' + ')} due: ${c.requests} request${c.requests === 1 ? '' : 's'}\n`);
     }
     process.stdout.write(`  ${r.requestsPerSecond} requests/s on average\n`);
+  }
+  for (const b of buses.values()) {
+    if (b.sources.length > 1) process.stdout.write(`bus ${b.bus} (shared by ${b.sources.join(', ')}): ${b.requestsPerSecond} requests/s on average\n`);
   }
 }
 

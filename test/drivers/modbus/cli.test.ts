@@ -86,6 +86,8 @@ test('modbus plan prints the requests per source and cycle', async () => {
   assert.deepEqual(by.boiler.requests[1], { unitId: 1, table: 'holding', fc: 3, address: 100, quantity: 6, points: ['temperature', 'setpoint'] });
   assert.deepEqual(by.boiler.cycles.map((c: { requests: number }) => c.requests), [3, 4, 5]);
   assert.equal(by.meter.requestsAllDue, 1);
+  const shared = j.buses.find((b: { sources: string[] }) => b.sources.length === 2);
+  assert.deepEqual(shared.sources, ['boiler', 'boiler-2'], 'two sources on one serial port: one bus');
   const t = await cli('modbus', 'plan', '--config', 'examples/modbus.yaml');
   assert.match(t.stdout, /unit 1 holding 100\.\.105 \(6 registers\): temperature, setpoint/);
   const bad = await cli('modbus', 'plan', '--config', 'does-not-exist.yaml');
