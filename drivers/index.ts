@@ -2,6 +2,7 @@ import type { DriverDefinition } from './types.js';
 import { simDriver } from './sim/index.js';
 import { serialDriver } from './serial/index.js';
 import { gpioDriver } from './gpio/index.js';
+import { modbusRtuDriver, modbusTcpDriver } from './modbus/index.js';
 
 /**
  * Every driver the agent knows. Add a driver: a folder under drivers/ exporting a
@@ -11,4 +12,6 @@ export const drivers: DriverDefinition[] = [
   simDriver as DriverDefinition,
   serialDriver as DriverDefinition,
   gpioDriver as DriverDefinition,
+  modbusRtuDriver as DriverDefinition,
+  modbusTcpDriver as DriverDefinition,
 ];

@@ -1,0 +1,208 @@
+import net from 'node:net';
+import { ModbusRequestError, exceptionError } from './errors.js';
+import { Pending, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
+
+const MAX_ADU = 260;
+
+/**
+ * Modbus TCP client on one socket. Every request gets a fresh transaction id and only the
+ * response carrying that id completes it: a response arriving after its request timed out
+ * is counted and dropped, so ids never get out of step (the classic "transaction id does not
+ * match" trap of clients that read the next frame blindly).
+ */
+export class TcpTransport implements Transport {
+  readonly label: string;
+  readonly data = Buffer.alloc(MAX_ADU);
+  staleFrames = 0;
+  onState?: (up: boolean, detail: string) => void;
+  private socket: net.Socket | undefined;
+  private isConnected = false;
+  private closed = true;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private rx = Buffer.alloc(4096);
+  private rxLen = 0;
+  private tid = 0;
+  private pending: Pending | undefined;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly opts: { reconnect?: boolean; connectTimeoutMs?: number } = {},
+  ) {
+    this.label = `${host}:${port}`;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  open(): void {
+    if (!this.closed) return;
+    this.closed = false;
+    this.connect();
+  }
+
+  /** Connects once; resolves when connected, rejects on failure (CLI use, no reconnect). */
+  connectOnce(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const prev = this.onState;
+      this.onState = (up, detail) => {
+        this.onState = prev;
+        prev?.(up, detail);
+        if (up) resolve();
+        else reject(new Error(detail));
+      };
+      this.open();
+    });
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const s = net.connect({ host: this.host, port: this.port });
+    this.socket = s;
+    s.setNoDelay(true);
+    s.setKeepAlive(true, 10_000);
+    const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs ?? 3000} ms`)), this.opts.connectTimeoutMs ?? 3000);
+    s.once('connect', () => {
+      clearTimeout(connectTimer);
+      this.isConnected = true;
+      this.attempt = 0;
+      this.rxLen = 0;
+      this.onState?.(true, `connected to ${this.label}`);
+    });
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('error', (err) => {
+      (s as net.Socket & { lastError?: Error }).lastError = err;
+    });
+    s.once('close', () => {
+      clearTimeout(connectTimer);
+      const err = (s as net.Socket & { lastError?: Error }).lastError;
+      if (this.socket !== s) return;
+      this.socket = undefined;
+      const was = this.isConnected;
+      this.isConnected = false;
+      this.failPending(disconnectedError(this.label));
+      if (this.closed) return;
+      const detail = was ? `connection to ${this.label} lost${err ? `: ${err.message}` : ''}` : `cannot connect to ${this.label}: ${err?.message ?? 'closed'}`;
+      this.onState?.(false, detail);
+      if (this.opts.reconnect === false) {
+        this.closed = true;
+        return;
+      }
+      this.retryTimer = setTimeout(() => this.connect(), reconnectDelay(this.attempt++));
+    });
+  }
+
+  reset(reason: string): void {
+    const s = this.socket;
+    if (!s) return;
+    s.destroy(new Error(reason));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const s = this.socket;
+    this.socket = undefined;
+    this.isConnected = false;
+    this.failPending(disconnectedError(this.label));
+    if (s) {
+      await new Promise<void>((r) => {
+        s.once('close', () => r());
+        s.destroy();
+      });
+    }
+  }
+
+  read(unit: number, fc: number, address: number, quantity: number, timeoutMs: number): Promise<number> {
+    const s = this.socket;
+    if (!s || !this.isConnected) return Promise.reject(disconnectedError(this.label));
+    if (this.pending) return Promise.reject(new ModbusRequestError('frame', 'request already in flight (bus queue bypassed)'));
+    this.tid = (this.tid + 1) & 0xffff;
+    const p = new Pending(unit, fc, expectedBytes(fc, quantity), this.tid);
+    this.pending = p;
+    const req = Buffer.allocUnsafe(12);
+    req.writeUInt16BE(this.tid, 0);
+    req.writeUInt16BE(0, 2);
+    req.writeUInt16BE(6, 4);
+    req[6] = unit;
+    req[7] = fc;
+    req.writeUInt16BE(address, 8);
+    req.writeUInt16BE(quantity, 10);
+    p.timer = setTimeout(() => {
+      if (this.pending !== p) return;
+      this.pending = undefined;
+      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.write(req);
+    return p.promise;
+  }
+
+  private failPending(err: ModbusRequestError): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.rxLen + chunk.length > this.rx.length) {
+      // More unframed bytes than any valid stream could hold: resynchronise by reconnecting.
+      this.rxLen = 0;
+      this.staleFrames++;
+      this.reset('receive buffer overflow (peer is not speaking Modbus TCP)');
+      return;
+    }
+    chunk.copy(this.rx, this.rxLen);
+    this.rxLen += chunk.length;
+    let off = 0;
+    while (this.rxLen - off >= 7) {
+      const len = this.rx.readUInt16BE(off + 4);
+      if (len < 2 || len > 254 || this.rx.readUInt16BE(off + 2) !== 0) {
+        this.rxLen = 0;
+        this.staleFrames++;
+        this.reset('malformed MBAP header');
+        return;
+      }
+      const frameLen = 6 + len;
+      if (this.rxLen - off < frameLen) break;
+      this.onFrame(off, frameLen);
+      off += frameLen;
+    }
+    if (off > 0) {
+      this.rx.copyWithin(0, off, this.rxLen);
+      this.rxLen -= off;
+    }
+  }
+
+  private onFrame(off: number, len: number): void {
+    const p = this.pending;
+    const rx = this.rx;
+    if (!p || rx.readUInt16BE(off) !== p.tid) {
+      this.staleFrames++; // late answer to a request that already timed out
+      return;
+    }
+    const fc = rx[off + 7];
+    if (fc === (p.fc | 0x80) && len >= 9) {
+      this.finish(p);
+      p.reject(exceptionError(rx[off + 8]));
+      return;
+    }
+    const n = rx[off + 8];
+    if (fc !== p.fc || n !== p.byteCount || len !== 9 + n) {
+      this.finish(p);
+      p.reject(new ModbusRequestError('frame', `unexpected response: function ${fc}, ${n} data bytes (expected function ${p.fc}, ${p.byteCount} bytes)`));
+      return;
+    }
+    rx.copy(this.data, 0, off + 9, off + 9 + n);
+    this.finish(p);
+    p.resolve(n);
+  }
+
+  private finish(p: Pending): void {
+    clearTimeout(p.timer);
+    this.pending = undefined;
+  }
+}

@@ -1,0 +1,60 @@
+import { ModbusRequestError } from './errors.js';
+
+/**
+ * One connection to a bus (a serial port or a TCP host:port). It carries one request at a
+ * time: the Bus above it guarantees that, and the transport refuses overlap as a safety net.
+ */
+export interface Transport {
+  readonly label: string;
+  readonly connected: boolean;
+  /** Starts connecting; reconnects by itself after a drop until close(). */
+  open(): void;
+  close(): Promise<void>;
+  /** Drops and re-establishes the connection (after a run of timeouts: a stale fd or half-open socket). */
+  reset(reason: string): void;
+  /**
+   * Sends a read request. Resolves with the number of data bytes, which are then in `data`
+   * from offset 0 until the next request (read them synchronously).
+   */
+  read(unit: number, fc: number, address: number, quantity: number, timeoutMs: number): Promise<number>;
+  /** The response data of the last successful read (reused buffer). */
+  readonly data: Buffer;
+  /** Connection state changes, for the sources' state. */
+  onState?: (up: boolean, detail: string) => void;
+  /** Frames dropped because they did not match the request in flight (late, foreign, corrupt). */
+  readonly staleFrames: number;
+}
+
+/** Reconnect delays: quick first retries so a re-plugged adapter is back within seconds. */
+export const RECONNECT_MIN_MS = 200;
+export const RECONNECT_MAX_MS = 2000;
+
+export function reconnectDelay(attempt: number): number {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** Expected data byte count of a read response. */
+export function expectedBytes(fc: number, quantity: number): number {
+  return fc <= 2 ? Math.ceil(quantity / 8) : quantity * 2;
+}
+
+/** Bookkeeping of the one request in flight, shared by both transports. */
+export class Pending {
+  resolve!: (n: number) => void;
+  reject!: (e: ModbusRequestError) => void;
+  timer: NodeJS.Timeout | undefined;
+  promise!: Promise<number>;
+  constructor(readonly unit: number, readonly fc: number, readonly byteCount: number, readonly tid: number) {
+    this.promise = new Promise<number>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    // It may be rejected (port closed) before read() hands it out: never an unhandled rejection.
+    this.promise.catch(() => {});
+  }
+}
+
+export function disconnectedError(label: string): ModbusRequestError {
+  return new ModbusRequestError('disconnected', `${label} not connected`);
+}
