@@ -143,9 +143,12 @@ control: { socket: ${dir}/agent.sock }
 
 const broker = await startBroker();
 try {
-  const t = await typical(broker.url);
-  const p = await peak(broker.url, true);
-  const p0 = await peak(broker.url, false);
+  // --only typical|peak runs one scenario (for profiling); the report then has nulls for the other.
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
+  const none = { readingsPerSecond: null, rssMaxMiB: null };
+  const t = only && only !== 'typical' ? { daemon: undefined, rawModbusSerialLoop: undefined } : await typical(broker.url);
+  const p = only && only !== 'peak' ? none : await peak(broker.url, true);
+  const p0 = only && only !== 'peak' ? none : await peak(broker.url, false);
   report('budget', {
     nodeFlags: unitNodeFlags(),
     figures: {

@@ -15,6 +15,10 @@ export class Metrics {
   private readonly latency: Histogram;
   private readonly loop = monitorEventLoopDelay({ resolution: 20 });
 
+  sampleEventLoop(): void {
+    this.loop.enable();
+  }
+
   constructor(private readonly agent: Agent, private readonly remote: RemoteConfig) {
     const r = [this.registry];
     const a = () => this.agent;
@@ -65,8 +69,8 @@ export class Metrics {
       name: 'edge_agent_publish_latency_seconds', help: 'Publish to broker acknowledgement', registers: r,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     });
+    // Enabled only while the endpoint is served (serveMetrics): its timer wakes the loop every 20 ms.
     const loop = this.loop;
-    loop.enable();
     new Gauge({
       name: 'edge_agent_event_loop_lag_seconds', help: 'Event loop delay since the previous scrape', labelNames: ['quantile'], registers: r,
       collect() {
@@ -114,6 +118,7 @@ export async function serveMetrics(m: Metrics, listen: string, log: Logger): Pro
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i) || '0.0.0.0';
   const port = Number(listen.slice(i + 1));
+  m.sampleEventLoop();
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

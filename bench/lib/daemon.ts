@@ -12,6 +12,8 @@ export const BUNDLE = path.join(REPO, 'dist', 'edge-agent.mjs');
  * benchmarks measure what a board runs. Read from ExecStart; none when the unit has none.
  */
 export function unitNodeFlags(): string[] {
+  // EDGE_BENCH_NODE_FLAGS="--flag ..." tries other flags without editing the unit.
+  if (process.env.EDGE_BENCH_NODE_FLAGS !== undefined) return process.env.EDGE_BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean);
   try {
     const unit = fs.readFileSync(path.join(REPO, 'systemd', 'edge-agent.service'), 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';

@@ -19,17 +19,31 @@ export function writeBytes(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-/** Samples RSS every `everyMs` until stopped: mean and max. */
-export function sampleRss(pid: number, everyMs = 250): { stop(): { meanMiB: number; maxMiB: number } } {
+/** RSS split: anonymous (heap, stacks, malloc) versus file-backed (the node binary's pages, shared and reclaimable). */
+export function rssParts(pid: number): { anonMiB: number; fileMiB: number } {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN) / 1024;
+  return { anonMiB: kb('RssAnon'), fileMiB: kb('RssFile') };
+}
+
+/** Samples RSS every `everyMs` until stopped: mean and max, and the max of its anonymous part. */
+export function sampleRss(pid: number, everyMs = 250): { stop(): { meanMiB: number; maxMiB: number; anonMaxMiB: number; fileMaxMiB: number } } {
   const xs: number[] = [];
+  let anon = 0;
+  let file = 0;
   const t = setInterval(() => {
-    try { xs.push(rssMiB(pid)); } catch { /* process gone */ }
+    try {
+      xs.push(rssMiB(pid));
+      const p = rssParts(pid);
+      anon = Math.max(anon, p.anonMiB);
+      file = Math.max(file, p.fileMiB);
+    } catch { /* process gone */ }
   }, everyMs);
   return {
     stop() {
       clearInterval(t);
       const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-      return { meanMiB: round(mean), maxMiB: round(Math.max(...xs)) };
+      return { meanMiB: round(mean), maxMiB: round(Math.max(...xs)), anonMaxMiB: round(anon), fileMaxMiB: round(file) };
     },
   };
 }
