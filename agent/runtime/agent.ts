@@ -60,6 +60,7 @@ export class Agent {
       dataDir: config.agent.dataDir,
       maxBytes: config.buffer.maxBytes,
       overflow: config.buffer.overflow,
+      memoryLimitBytes: config.buffer.memoryMaxBytes,
       batch: config.uplink.batch,
       log: log.child({ part: 'outbox' }),
     });
@@ -143,7 +144,7 @@ export class Agent {
       startedAt: this.startedAt,
       configVersion: this.configVersion,
       sources: this.sources.length,
-      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory },
+      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
     };
   }
 

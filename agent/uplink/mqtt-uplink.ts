@@ -33,7 +33,9 @@ export interface UplinkHooks {
  * Forwards outbox batches over MQTT. At most `inflight` batches are handed to mqtt.js at once,
  * so its in-memory queue stays near empty; a batch is removed from the outbox only in the
  * publish callback, i.e. after PUBACK (QoS 1/2). Batches unacknowledged when the link drops are
- * resent by mqtt.js on reconnect with the same payload, hence the same seq.
+ * resent by US from the outbox (same payload, hence the same seq): mqtt.js's reconnect() starts
+ * with a fresh outgoing store and never calls back the publishes it dropped, so each connection
+ * gets a generation number and callbacks from an older one are ignored.
  */
 export class MqttUplink {
   readonly topics: Topics;
@@ -42,6 +44,8 @@ export class MqttUplink {
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly inflight = new Map<number, number>();
+  /** Bumped on every close: publish callbacks of an older connection are stale. */
+  private generation = 0;
   private lastQueuedSeq = 0;
   private pumping = false;
   private lastError = '';
@@ -109,6 +113,7 @@ export class MqttUplink {
     });
     client.on('close', () => {
       if (this.state === 'stopped') return;
+      this.requeueInflight();
       if (this.state === 'connected') {
         this.counters.disconnects++;
         this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: this.inflight.size }, 'uplink disconnected; batches stay in the outbox');
@@ -116,6 +121,15 @@ export class MqttUplink {
       this.setState('disconnected');
       this.scheduleReconnect();
     });
+  }
+
+  /** The link dropped: whatever was in flight is unacknowledged; resend from the oldest of it. */
+  private requeueInflight(): void {
+    this.generation++;
+    let oldest = Infinity;
+    for (const seq of this.inflight.keys()) oldest = Math.min(oldest, seq);
+    if (oldest !== Infinity) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, oldest - 1);
+    this.inflight.clear();
   }
 
   private scheduleReconnect(): void {
@@ -170,10 +184,12 @@ export class MqttUplink {
         const sentAt = performance.now();
         const seq = b.seq;
         const n = b.n;
+        const gen = this.generation;
         this.counters.batchesPublished++;
         this.counters.bytesPublished += payload.length;
         client.publish(this.topics.data, payload, { qos: this.cfg.mqtt.qos }, (err) => {
-          if (!this.inflight.delete(seq)) return; // stale: uplink stopped or replaced
+          // Stale: an older connection (requeued already), or the uplink stopped or was replaced.
+          if (gen !== this.generation || !this.inflight.delete(seq)) return;
           if (err) {
             // Not acknowledged: forget it was queued so it is sent again (same seq) later.
             if (seq <= this.lastQueuedSeq) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, seq - 1);
