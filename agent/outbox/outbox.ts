@@ -88,6 +88,8 @@ export class Outbox {
   private firstTsPending = 0;
   private lastWriteError = '';
   private lastOpenAttempt = 0;
+  /** drop-newest is dropping: stays set until acknowledged batches are deleted. */
+  private refusingNew = false;
   readonly counters: OutboxCounters;
   /** Monotonic-ish progress marker for the watchdog: wall ms of the last flush attempt that finished. */
   lastFlushAt = 0;
@@ -234,11 +236,14 @@ export class Outbox {
     }
     const batches = this.unsaved;
     const acked = this.acked;
+    // A failed transaction is retried with the same batches: its drop counts must not stick.
+    const before = { ...this.counters, refusingNew: this.refusingNew };
     try {
       db.transaction(() => {
         for (const seq of acked) {
           const row = this.stmt.del.get(seq) as { n: number; bytes: number } | undefined;
           if (row) {
+            this.refusingNew = false;
             this.storedRows--;
             this.storedBytes -= row.bytes;
             this.storedReadings -= row.n;
@@ -260,6 +265,11 @@ export class Outbox {
       }
     } catch (e) {
       // Disk full, read-only filesystem, I/O error: keep what we have in memory (bounded), retry next flush.
+      this.counters.droppedOverflow = before.droppedOverflow;
+      this.counters.droppedThinned = before.droppedThinned;
+      this.counters.batchesStored = before.batchesStored;
+      this.counters.readingsStored = before.readingsStored;
+      this.refusingNew = before.refusingNew;
       this.recount();
       this.writeFailed(e as Error, 'outbox write failed');
       this.boundMemory();
@@ -329,8 +339,11 @@ export class Outbox {
     const created = this.now();
     for (const b of batches) {
       const need = b.bytes + ROW_OVERHEAD;
-      if (this.storedBytes + this.storedRows * ROW_OVERHEAD + need > cap) {
+      if (this.refusingNew || this.storedBytes + this.storedRows * ROW_OVERHEAD + need > cap) {
         if (this.opts.overflow === 'drop-newest') {
+          // Once full, refuse everything new until acknowledged batches free space: a smaller
+          // batch slipping into the last bytes would leave isolated readings after a gap.
+          this.refusingNew = true;
           this.dropped('overflow', b.n);
           continue;
         }
