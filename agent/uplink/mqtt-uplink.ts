@@ -257,10 +257,16 @@ export class MqttUplink {
   }
 }
 
-function describeError(err: Error & { code?: string | number }): string {
-  const m = err.message || String(err);
-  if (/Not authorized|Bad user ?name or password/i.test(m)) return `${m} (check uplink.mqtt.username / passwordFile)`;
-  if (/self[- ]signed|unable to verify|certificate/i.test(m)) return `${m} (check uplink.mqtt.ca / cert / key)`;
+/** One readable line per failure cause, with the config keys to look at (never a secret). */
+export function describeError(err: Error & { code?: string | number }): string {
+  const m = (err.message || String(err)).trim();
+  if (/Not authorized|Bad user ?name or password/i.test(m)) return `${m} (check uplink.mqtt.username / passwordFile / EDGE_AGENT_MQTT_PASSWORD)`;
+  // OpenSSL alerts come as "80CC...:error:0A00045C:SSL routines:...:tlsv13 alert certificate required:...": keep the alert.
+  const alert = /(?:tlsv1\d? |sslv3 )?alert ([a-z ]+)/i.exec(m);
+  if (alert) return `TLS alert from the broker: ${alert[1].trim()} (check uplink.mqtt.cert / key: the broker wants a client certificate it trusts)`;
+  if (/self[- ]signed|unable to (verify|get)|certificate|altnames|hostname/i.test(m)) return `${m} (check uplink.mqtt.ca: the broker's certificate must chain to it and name the host in the url)`;
+  if (err.code === 'ECONNREFUSED') return `${m} (nothing listens there: broker down or wrong uplink.mqtt.url)`;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `${m} (cannot resolve the broker's host name)`;
   return m;
 }
 
