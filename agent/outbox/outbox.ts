@@ -128,7 +128,7 @@ export class Outbox {
     this.lastOpenAttempt = performance.now();
     let db: Database.Database | undefined;
     try {
-      fs.mkdirSync(this.opts.dataDir, { recursive: true });
+      ensureDir(this.opts.dataDir);
       db = new Database(this.file);
       this.setup(db);
       this.db = db;
@@ -495,11 +495,24 @@ export class Outbox {
 
   close(): void {
     try {
+      this.lastOpenAttempt = -Infinity; // one last try to reach the disk
       this.flush();
+      const lost = this.unsaved.reduce((n, b) => n + b.n, 0) + this.pending.length;
+      if (lost > 0) this.opts.log.error({ outbox: this.file, lost, err: this.lastWriteError }, 'readings held in memory are lost: the data dir refused writes at shutdown');
     } finally {
       this.db?.close();
       this.db = undefined;
     }
+  }
+}
+
+/** mkdir -p, but with the real cause: Node 20's recursive mkdir says ENOENT where the parent is read-only. */
+function ensureDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(path.dirname(dir))) throw e;
+    fs.mkdirSync(dir); // throws EROFS / EACCES if that is the cause
   }
 }
 
