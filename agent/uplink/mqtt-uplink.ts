@@ -113,10 +113,10 @@ export class MqttUplink {
     });
     client.on('close', () => {
       if (this.state === 'stopped') return;
-      this.requeueInflight();
+      const requeued = this.requeueInflight();
       if (this.state === 'connected') {
         this.counters.disconnects++;
-        this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: this.inflight.size }, 'uplink disconnected; batches stay in the outbox');
+        this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: requeued.count, resendFromSeq: requeued.from }, 'uplink disconnected; batches stay in the outbox');
       }
       this.setState('disconnected');
       this.scheduleReconnect();
@@ -124,12 +124,14 @@ export class MqttUplink {
   }
 
   /** The link dropped: whatever was in flight is unacknowledged; resend from the oldest of it. */
-  private requeueInflight(): void {
+  private requeueInflight(): { count: number; from: number | undefined } {
     this.generation++;
     let oldest = Infinity;
     for (const seq of this.inflight.keys()) oldest = Math.min(oldest, seq);
     if (oldest !== Infinity) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, oldest - 1);
+    const count = this.inflight.size;
     this.inflight.clear();
+    return { count, from: oldest === Infinity ? undefined : oldest };
   }
 
   private scheduleReconnect(): void {

@@ -38,6 +38,8 @@ export async function startBroker(opts: { extraConfig?: string; port?: number; p
   if (requireTool('mosquitto', 'mosquitto')) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mosq-'));
     const conf = path.join(dir, 'mosquitto.conf');
+    // mosquitto started as root drops to its own user: it must be able to save persistence here.
+    if (opts.persistent) fs.chmodSync(dir, 0o777);
     // persistent: sessions and queued QoS 1 messages survive a SIGTERM restart, so a subscriber
     // with clean: false misses nothing while the broker is down (no queue limit).
     const persist = opts.persistent ? `persistence true\npersistence_location ${dir}/\nmax_queued_messages 0\nmax_inflight_messages 0\n` : 'persistence false\n';
