@@ -17,6 +17,12 @@ export interface OutboxOptions {
   batch: { maxReadings: number; maxBytes: number };
   /** Readings held in memory while the disk refuses writes (disk full, read-only). */
   memoryLimitBytes?: number;
+  /**
+   * Write a batch only if the broker has not acknowledged it by the next flush: on a healthy link
+   * nothing but the occasional seq reservation reaches the SD card. The caller must then flush at
+   * half the loss bound (a batch is written at most two flushes after its first reading).
+   */
+  deferWrites?: boolean;
   log: Logger;
   now?: () => number;
 }
@@ -51,7 +57,10 @@ const REOPEN_INTERVAL_MS = 5000;
 /** Default for buffer.memoryMaxBytes: readings held in RAM while the disk refuses writes. */
 export const DEFAULT_MEMORY_LIMIT = 16 * 1024 * 1024;
 
-interface HeldBatch { seq: number; n: number; ts: number; firstTs: number; payload: string; bytes: number }
+/** Seqs reserved per write of meta.next_seq: a restart skips at most this many (gaps are harmless). */
+export const SEQ_RESERVE = 10_000;
+
+interface HeldBatch { seq: number; n: number; ts: number; firstTs: number; payload: string; bytes: number; tick: number }
 
 /**
  * The SQLite outbox: the one queue between pipelines and the uplink.
@@ -88,6 +97,14 @@ export class Outbox {
   private firstTsPending = 0;
   private lastWriteError = '';
   private lastOpenAttempt = 0;
+  /** Flush counter: a batch cut at tick t is due for the disk at tick t + 1 (deferWrites). */
+  private tick = 0;
+  /** meta.next_seq as on disk: every seq below it may have been handed out. */
+  private persistedNext = 0;
+  /** Drop counters as on disk: meta is written only when they change. */
+  private persistedDrops = '';
+  /** Seqs at or above this were handed out above the wall-clock floor (see flush's failure path). */
+  private clockFloor = Infinity;
   /** drop-newest is dropping: stays set until acknowledged batches are deleted. */
   private refusingNew = false;
   readonly counters: OutboxCounters;
@@ -175,17 +192,15 @@ export class Outbox {
     const get = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: number } | undefined)?.value;
     const maxSeq = (db.prepare('SELECT max(seq) AS m FROM batches').get() as { m: number | null }).m ?? 0;
     // Batches cut while the disk was away already own seqs: never hand one out twice.
-    this.nextSeq = Math.max(this.nextSeq, get('next_seq') ?? 1, maxSeq + 1);
+    this.persistedNext = get('next_seq') ?? 0;
+    this.nextSeq = Math.max(this.nextSeq, this.persistedNext || 1, maxSeq + 1);
     // (Only when the outbox could not be opened at start AND the wall clock was behind its seqs.)
-    for (const b of this.unsaved) {
-      if (b.seq > maxSeq) continue;
-      this.renumbered.add(b.seq);
-      b.seq = this.nextSeq++;
-    }
+    for (const b of this.unsaved) if (b.seq <= maxSeq) this.renumber(b, this.nextSeq++);
     const c = this.counters;
     c.droppedOverflow = Math.max(c.droppedOverflow, get('dropped_overflow') ?? 0);
     c.droppedThinned = Math.max(c.droppedThinned, get('dropped_thinned') ?? 0);
     c.droppedMemory = Math.max(c.droppedMemory, get('dropped_memory') ?? 0);
+    this.persistedDrops = `${get('dropped_overflow') ?? 0}/${get('dropped_thinned') ?? 0}/${get('dropped_memory') ?? 0}`;
     this.stmt = {
       insert: db.prepare('INSERT INTO batches (seq, n, bytes, first_ts, created, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       del: db.prepare('DELETE FROM batches WHERE seq = ? RETURNING n, bytes'),
@@ -221,8 +236,14 @@ export class Outbox {
     return this.lastWriteError !== '';
   }
 
-  /** Cut pending readings into batches and commit them with the acknowledged deletions. */
-  flush(): void {
+  /**
+   * Cut pending readings into batches and commit, in ONE transaction, the batches due for the disk
+   * (all of them, or with deferWrites those not acknowledged since the previous flush), the
+   * deletions of acknowledged ones, and meta (seq reservation, drop counters) when it changed.
+   * `final` (shutdown) writes everything still unacknowledged.
+   */
+  flush(final = false): void {
+    this.tick++;
     this.cutBatches();
     if (!this.db && (performance.now() - this.lastOpenAttempt < REOPEN_INTERVAL_MS || !this.tryOpen())) {
       this.boundMemory();
@@ -230,14 +251,16 @@ export class Outbox {
       return;
     }
     const db = this.db!;
-    if (this.unsaved.length === 0 && this.acked.length === 0) {
+    const due = !this.opts.deferWrites || final ? this.unsaved : this.unsaved.filter((b) => b.tick < this.tick);
+    const seqDue = this.nextSeq > this.persistedNext;
+    if (due.length === 0 && this.acked.length === 0 && !seqDue && this.dropsKey() === this.persistedDrops) {
       this.lastFlushAt = this.now();
       return;
     }
-    const batches = this.unsaved;
+    const batches = due;
     const acked = this.acked;
     // A failed transaction is retried with the same batches: its drop counts must not stick.
-    const before = { ...this.counters, refusingNew: this.refusingNew };
+    const before = { ...this.counters, refusingNew: this.refusingNew, persistedNext: this.persistedNext };
     try {
       db.transaction(() => {
         for (const seq of acked) {
@@ -250,13 +273,29 @@ export class Outbox {
           }
         }
         this.admit(batches);
-        this.stmt.setMeta.run('next_seq', this.nextSeq);
-        this.stmt.setMeta.run('dropped_overflow', this.counters.droppedOverflow);
-        this.stmt.setMeta.run('dropped_thinned', this.counters.droppedThinned);
-        this.stmt.setMeta.run('dropped_memory', this.counters.droppedMemory);
+        if (seqDue) {
+          // Reserve ahead: the seq is on disk before any batch carrying it is published, and
+          // meta is rewritten once per SEQ_RESERVE batches, not at every flush.
+          this.persistedNext = this.nextSeq + SEQ_RESERVE;
+          this.stmt.setMeta.run('next_seq', this.persistedNext);
+        }
+        const drops = this.dropsKey();
+        if (drops !== this.persistedDrops) {
+          this.stmt.setMeta.run('dropped_overflow', this.counters.droppedOverflow);
+          this.stmt.setMeta.run('dropped_thinned', this.counters.droppedThinned);
+          this.stmt.setMeta.run('dropped_memory', this.counters.droppedMemory);
+        }
       })();
-      this.unsaved = [];
-      this.unsavedBytes = 0;
+      this.persistedDrops = this.dropsKey();
+      this.clockFloor = Infinity;
+      if (batches === this.unsaved) {
+        this.unsaved = [];
+        this.unsavedBytes = 0;
+      } else if (batches.length > 0) {
+        const written = new Set(batches);
+        this.unsaved = this.unsaved.filter((b) => !written.has(b));
+        this.unsavedBytes = this.unsaved.reduce((n, b) => n + b.bytes, 0);
+      }
       this.acked = [];
       this.ackedSet.clear();
       if (this.lastWriteError) {
@@ -270,11 +309,34 @@ export class Outbox {
       this.counters.batchesStored = before.batchesStored;
       this.counters.readingsStored = before.readingsStored;
       this.refusingNew = before.refusingNew;
+      this.persistedNext = before.persistedNext;
       this.recount();
       this.writeFailed(e as Error, 'outbox write failed');
+      // The batches cut just now carry seqs that could not be reserved on disk, and are not
+      // published yet: move them above anything a restart could hand out again (wall-clock floor).
+      const fresh = this.unsaved.filter((b) => b.tick === this.tick && b.seq >= this.persistedNext && b.seq < this.clockFloor);
+      if (fresh.length > 0) {
+        this.clockFloor = Math.max(this.nextSeq, this.now());
+        this.nextSeq = this.clockFloor;
+        for (const b of fresh) this.renumber(b, this.nextSeq++);
+      }
       this.boundMemory();
     }
     this.lastFlushAt = this.now();
+  }
+
+  private renumber(b: HeldBatch, seq: number): void {
+    this.renumbered.add(b.seq);
+    b.seq = seq;
+    b.payload = this.enc.reseq(b.payload, seq);
+    this.unsavedBytes -= b.bytes;
+    b.bytes = Buffer.byteLength(b.payload);
+    this.unsavedBytes += b.bytes;
+  }
+
+  private dropsKey(): string {
+    const c = this.counters;
+    return `${c.droppedOverflow}/${c.droppedThinned}/${c.droppedMemory}`;
   }
 
   /** One error line per distinct cause (not per flush), then silence until it changes or recovers. */
@@ -321,7 +383,7 @@ export class Outbox {
           const seq = this.nextSeq++;
           const payload = this.enc.batch(seq, ts, p, from, i);
           const b = Buffer.byteLength(payload);
-          this.unsaved.push({ seq, n: i - from, ts, firstTs: this.firstTsPending, payload, bytes: b });
+          this.unsaved.push({ seq, n: i - from, ts, firstTs: this.firstTsPending, payload, bytes: b, tick: this.tick });
           this.unsavedBytes += b;
         }
         from = i;
@@ -496,7 +558,7 @@ export class Outbox {
   close(): void {
     try {
       this.lastOpenAttempt = -Infinity; // one last try to reach the disk
-      this.flush();
+      this.flush(true);
       const lost = this.unsaved.reduce((n, b) => n + b.n, 0) + this.pending.length;
       if (lost > 0) this.opts.log.error({ outbox: this.file, lost, err: this.lastWriteError }, 'readings held in memory are lost: the data dir refused writes at shutdown');
     } finally {

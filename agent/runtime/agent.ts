@@ -61,13 +61,15 @@ export class Agent {
       maxBytes: config.buffer.maxBytes,
       overflow: config.buffer.overflow,
       memoryLimitBytes: config.buffer.memoryMaxBytes,
+      deferWrites: true,
       batch: config.uplink.batch,
       log: log.child({ part: 'outbox' }),
     });
     this.router = this.buildRouter(config);
     this.uplink = this.buildUplink(config);
-    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks.
-    const flushMs = Math.min(config.buffer.flushInterval, config.uplink.batch.maxDelay);
+    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks; and at half
+    // flushInterval, because with deferWrites an unacknowledged batch reaches the disk one flush after it was cut.
+    const flushMs = Math.max(5, Math.min(config.buffer.flushInterval / 2, config.uplink.batch.maxDelay));
     this.flushTimer = new Periodic(flushMs, () => this.flush(), this.clock);
     this.tickTimer = new Periodic(PIPELINE_TICK_MS, () => this.router.tick(), this.clock);
     this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this.uplink.publishStatus(), this.clock);
