@@ -177,6 +177,9 @@ export class Outbox {
     // to journal_size_limit after a checkpoint so a burst does not keep eating the card.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    // better-sqlite3 defaults to a 16 MiB page cache; the outbox is written and read front to
+    // back, so a small cache costs nothing and keeps RSS flat while a backlog drains.
+    db.pragma('cache_size = -2048');
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS batches (
@@ -205,7 +208,7 @@ export class Outbox {
       insert: db.prepare('INSERT INTO batches (seq, n, bytes, first_ts, created, payload) VALUES (?, ?, ?, ?, ?, ?)'),
       del: db.prepare('DELETE FROM batches WHERE seq = ? RETURNING n, bytes'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      next: db.prepare('SELECT seq, n, payload FROM batches WHERE seq > ? ORDER BY seq LIMIT ?'),
+      next: db.prepare('SELECT seq, n, payload FROM batches WHERE seq > ? ORDER BY seq'),
       oldest: db.prepare('SELECT seq, n, bytes FROM batches ORDER BY seq LIMIT ?'),
       delOldest: db.prepare('DELETE FROM batches WHERE seq <= ?'),
       agg: db.prepare('SELECT count(*) AS rows, coalesce(sum(bytes),0) AS bytes, coalesce(sum(n),0) AS n FROM batches'),
@@ -486,15 +489,19 @@ export class Outbox {
    * Batches acknowledged but not yet deleted are skipped.
    */
   next(afterSeq: number, limit: number): StoredBatch[] {
-    let out: StoredBatch[] = [];
+    const out: StoredBatch[] = [];
     if (this.db) {
+      // Acknowledged rows are skipped while iterating: fetching limit + acked rows with their
+      // payloads would allocate megabytes per call while a backlog drains.
       try {
-        out = this.stmt.next.all(afterSeq, limit + this.ackedSet.size) as StoredBatch[];
+        for (const b of this.stmt.next.iterate(afterSeq) as IterableIterator<StoredBatch>) {
+          if (this.ackedSet.has(b.seq)) continue;
+          out.push(b);
+          if (out.length >= limit) break;
+        }
       } catch {
-        out = [];
+        /* unreadable right now: the memory queue below still flows */
       }
-      if (this.ackedSet.size > 0) out = out.filter((b) => !this.ackedSet.has(b.seq));
-      if (out.length > limit) out.length = limit;
     }
     for (const b of this.unsaved) {
       if (out.length >= limit) break;

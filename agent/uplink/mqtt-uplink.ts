@@ -7,6 +7,7 @@ import { Backoff } from './backoff.js';
 import { mqttClientOptions } from './mqtt-options.js';
 import { topics, type Topics } from './topics.js';
 import { TokenBucket } from './token-bucket.js';
+import { BufferReleaser } from './release-buffers.js';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -52,6 +53,7 @@ export class MqttUplink {
   private bucket: TokenBucket | undefined;
   private bucketTimer: NodeJS.Timeout | undefined;
   private stateSince = Date.now();
+  private readonly releaser = new BufferReleaser();
   /** Resolves the first time this uplink reaches a broker (used by remote-config rollback). */
   readonly connected: Promise<void>;
   private markConnected!: () => void;
@@ -187,6 +189,7 @@ export class MqttUplink {
         const seq = b.seq;
         const n = b.n;
         const gen = this.generation;
+        const size = payload.length;
         this.counters.batchesPublished++;
         this.counters.bytesPublished += payload.length;
         client.publish(this.topics.data, payload, { qos: this.cfg.mqtt.qos }, (err) => {
@@ -201,6 +204,7 @@ export class MqttUplink {
           this.counters.lastAckAt = Date.now();
           this.counters.lastLatencyMs = performance.now() - sentAt;
           this.outbox.ack(seq, n);
+          this.releaser.released(size);
           this.kick();
         });
       }
