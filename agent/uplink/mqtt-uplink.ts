@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { UplinkConfig } from '../config/schema.js';
-import type { Outbox } from '../outbox/outbox.js';
+import type { Outbox, StoredBatch } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
 import { mqttClientOptions } from './mqtt-options.js';
 import { topics, type Topics } from './topics.js';
@@ -54,6 +54,8 @@ export class MqttUplink {
   private bucketTimer: NodeJS.Timeout | undefined;
   private stateSince = Date.now();
   private readonly releaser = new BufferReleaser();
+  /** The batch a metered link is waiting to send (already read and encoded). */
+  private parked: { b: StoredBatch; payload: Buffer; generation: number } | undefined;
   /** Resolves the first time this uplink reaches a broker (used by remote-config rollback). */
   readonly connected: Promise<void>;
   private markConnected!: () => void;
@@ -169,12 +171,16 @@ export class MqttUplink {
     if (!client || this.state !== 'connected') return;
     const window = this.cfg.mqtt.inflight;
     while (this.inflight.size < window) {
-      const batches = this.outbox.next(this.lastQueuedSeq, window - this.inflight.size);
+      // A metered link fetches one batch at a time, so nothing is read only to wait for tokens.
+      const parked = this.parked?.generation === this.generation && this.parked.b.seq > this.lastQueuedSeq ? this.parked : undefined;
+      this.parked = undefined;
+      const batches = parked ? [parked.b] : this.outbox.next(this.lastQueuedSeq, this.bucket ? 1 : window - this.inflight.size);
       if (batches.length === 0) return;
       for (const b of batches) {
-        const payload = this.cfg.batch.encoding === 'json+gzip' ? zlib.gzipSync(b.payload, { level: 6 }) : b.payload;
+        const payload = parked?.payload ?? (this.cfg.batch.encoding === 'json+gzip' ? zlib.gzipSync(b.payload, { level: 6 }) : b.payload);
         if (this.bucket && !this.bucket.take(payload.length)) {
-          // Metered link: wait for tokens, then resume from this batch.
+          // Metered link: keep this batch (encoded) and resume with it once tokens are there.
+          this.parked = { b, payload, generation: this.generation };
           if (!this.bucketTimer) {
             this.bucketTimer = setTimeout(() => {
               this.bucketTimer = undefined;
