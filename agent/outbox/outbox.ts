@@ -67,8 +67,10 @@ interface HeldBatch { seq: number; n: number; ts: number; firstTs: number; paylo
  *
  * Readings are encoded once, on arrival, into JSON fragments held in memory; `flush()` cuts them
  * into batches (seq assigned here, so a resent batch keeps its seq) and writes them, the seq
- * counter and the deletions of acknowledged batches in ONE transaction: one commit per flush
- * interval spares the SD card. A batch row is deleted only after the broker acknowledged it.
+ * reservation and the deletions of acknowledged batches in ONE transaction: one commit per flush
+ * spares the SD card. With deferWrites a batch the broker acknowledges before the next flush is
+ * never written at all. A stored batch is deleted only after the broker acknowledged it.
+ * The uplink reads stored batches, then the ones held in memory, oldest first (`next`).
  */
 export class Outbox {
   readonly file: string;
