@@ -17,9 +17,9 @@ export function bufferStats(dataDir: string) {
     for (const f of [file, `${file}-wal`]) if (fs.existsSync(f)) fileBytes += fs.statSync(f).size;
     return {
       file,
-      rows: agg.rows,
-      readings: agg.readings,
-      payloadBytes: agg.bytes,
+      rows: agg.rows ?? 0,
+      readings: agg.readings ?? 0,
+      payloadBytes: agg.bytes ?? 0,
       accountedBytes: (agg.bytes ?? 0) + (agg.rows ?? 0) * ROW_OVERHEAD,
       fileBytes,
       oldestTs: agg.oldestTs,

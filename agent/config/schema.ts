@@ -55,6 +55,8 @@ const uplinkSchema = z.strictObject({
 const bufferSchema = z.strictObject({
   maxBytes: size().default(64 * 1024 * 1024),
   overflow: z.enum(['drop-oldest', 'drop-newest', 'thin']).default('drop-oldest'),
+  /** RAM for readings while the data dir refuses writes (full, read-only); oldest dropped and counted beyond. */
+  memoryMaxBytes: size().default(16 * 1024 * 1024),
   flushInterval: duration().refine((v) => v >= 10, 'must be at least 10ms').default(1000),
 });
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import type { Logger } from '../log.js';
 import type { Reading } from '../reading.js';
@@ -16,6 +17,12 @@ export interface OutboxOptions {
   batch: { maxReadings: number; maxBytes: number };
   /** Readings held in memory while the disk refuses writes (disk full, read-only). */
   memoryLimitBytes?: number;
+  /**
+   * Write a batch only if the broker has not acknowledged it by the next flush: on a healthy link
+   * nothing but the occasional seq reservation reaches the SD card. The caller must then flush at
+   * half the loss bound (a batch is written at most two flushes after its first reading).
+   */
+  deferWrites?: boolean;
   log: Logger;
   now?: () => number;
 }
@@ -41,57 +48,141 @@ export interface OutboxCounters {
 /** Fixed per-row cost added to payload bytes when enforcing buffer.maxBytes (row header, index). */
 export const ROW_OVERHEAD = 48;
 
+/** WAL pages between automatic checkpoints (SQLite's default is 1000); see setup(). */
+export const WAL_AUTOCHECKPOINT_PAGES = 1000;
+/** Size the WAL file is truncated back to after a checkpoint. */
+export const JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024;
+/** How often a data dir that could not be opened is tried again. */
+const REOPEN_INTERVAL_MS = 5000;
+/** Default for buffer.memoryMaxBytes: readings held in RAM while the disk refuses writes. */
+export const DEFAULT_MEMORY_LIMIT = 16 * 1024 * 1024;
+
+/** Seqs reserved per write of meta.next_seq: a restart skips at most this many (gaps are harmless). */
+export const SEQ_RESERVE = 10_000;
+
+interface HeldBatch { seq: number; n: number; ts: number; firstTs: number; payload: string; bytes: number; tick: number }
+
 /**
  * The SQLite outbox: the one queue between pipelines and the uplink.
  *
  * Readings are encoded once, on arrival, into JSON fragments held in memory; `flush()` cuts them
  * into batches (seq assigned here, so a resent batch keeps its seq) and writes them, the seq
- * counter and the deletions of acknowledged batches in ONE transaction: one commit per flush
- * interval spares the SD card. A batch row is deleted only after the broker acknowledged it.
+ * reservation and the deletions of acknowledged batches in ONE transaction: one commit per flush
+ * spares the SD card. With deferWrites a batch the broker acknowledges before the next flush is
+ * never written at all. A stored batch is deleted only after the broker acknowledged it.
+ * The uplink reads stored batches, then the ones held in memory, oldest first (`next`).
  */
 export class Outbox {
   readonly file: string;
-  private readonly db: Database.Database;
+  /** Undefined while the data dir cannot be opened (then everything lives in `unsaved`). */
+  private db: Database.Database | undefined;
   private readonly enc: BatchEncoder;
   private readonly now: () => number;
   private pending: string[] = [];
   private pendingBytes = 0;
-  /** Batches cut but not yet on disk (kept here while the disk refuses writes). */
-  private unsaved: { seq: number; n: number; ts: number; firstTs: number; payload: string; bytes: number }[] = [];
+  /**
+   * Batches cut but not yet on disk: normally for the few microseconds of a flush, but while the
+   * disk refuses writes they wait here (bounded by memoryLimitBytes) and the uplink sends them
+   * from here, so a broken SD card does not stop data reaching the broker.
+   */
+  private unsaved: HeldBatch[] = [];
   private unsavedBytes = 0;
+  /** Stored batches acknowledged by the broker, deleted at the next flush. */
   private acked: number[] = [];
+  private readonly ackedSet = new Set<number>();
+  /** Seqs of held batches renumbered when the database came back: their old acks mean nothing. */
+  private readonly renumbered = new Set<number>();
   private nextSeq: number;
   private storedBytes: number;
   private storedRows: number;
   private storedReadings: number;
   private firstTsPending = 0;
   private lastWriteError = '';
+  private lastOpenAttempt = 0;
+  /** Flush counter: a batch cut at tick t is due for the disk at tick t + 1 (deferWrites). */
+  private tick = 0;
+  /** meta.next_seq as on disk: every seq below it may have been handed out. */
+  private persistedNext = 0;
+  /** Drop counters as on disk: meta is written only when they change. */
+  private persistedDrops = '';
+  /** Seqs at or above this were handed out above the wall-clock floor (see flush's failure path). */
+  private clockFloor = Infinity;
+  /** drop-newest is dropping: stays set until acknowledged batches are deleted. */
+  private refusingNew = false;
   readonly counters: OutboxCounters;
   /** Monotonic-ish progress marker for the watchdog: wall ms of the last flush attempt that finished. */
   lastFlushAt = 0;
 
-  private readonly stmt: {
+  private stmt!: {
     insert: Database.Statement;
     del: Database.Statement;
     setMeta: Database.Statement;
     next: Database.Statement;
     oldest: Database.Statement;
     delOldest: Database.Statement;
+    agg: Database.Statement;
+    oldestTs: Database.Statement;
   };
 
   constructor(private readonly opts: OutboxOptions) {
-    fs.mkdirSync(opts.dataDir, { recursive: true });
     this.file = path.join(opts.dataDir, 'outbox.db');
     this.now = opts.now ?? Date.now;
-    this.db = new Database(this.file);
-    // WAL: readers never block the writer and a torn write cannot corrupt the database.
-    this.db.pragma('journal_mode = WAL');
-    // FULL, not NORMAL: in WAL mode NORMAL skips the fsync at commit, so a power cut could lose
-    // commits older than flushInterval. FULL costs one fsync per flush interval, not per reading.
-    this.db.pragma('synchronous = FULL');
-    // Bound the WAL file after checkpoints so it does not eat the card after a burst.
-    this.db.pragma('journal_size_limit = 4194304');
-    this.db.exec(`
+    this.enc = new BatchEncoder(opts.agentId);
+    this.encoder = this.enc;
+    this.counters = {
+      readingsIn: 0, readingsStored: 0, readingsSent: 0, batchesStored: 0, batchesAcked: 0,
+      droppedOverflow: 0, droppedThinned: 0, droppedMemory: 0, writeErrors: 0,
+    };
+    this.nextSeq = 1;
+    this.storedBytes = 0;
+    this.storedRows = 0;
+    this.storedReadings = 0;
+    // A data dir that cannot be opened (read-only, full, missing mount) must not stop the daemon:
+    // readings are then held in a bounded memory queue, sent from there, and the open is retried.
+    this.tryOpen();
+  }
+
+  /** Opens (or re-opens) the database; false, logged once per distinct cause, when it cannot. */
+  private tryOpen(): boolean {
+    this.lastOpenAttempt = performance.now();
+    let db: Database.Database | undefined;
+    try {
+      ensureDir(this.opts.dataDir);
+      db = new Database(this.file);
+      this.setup(db);
+      this.db = db;
+      if (this.lastWriteError) this.opts.log.info({ outbox: this.file }, 'outbox opened');
+      return true;
+    } catch (e) {
+      try {
+        db?.close();
+      } catch {
+        /* already broken */
+      }
+      this.db = undefined;
+      this.writeFailed(e as Error, 'cannot open the outbox');
+      return false;
+    }
+  }
+
+  private setup(db: Database.Database): void {
+    // WAL: a commit appends to the -wal file; the database file is only rewritten by checkpoints,
+    // so a torn write (power cut) can never corrupt committed data.
+    db.pragma('journal_mode = WAL');
+    // FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at commit, so after a power cut
+    // the last commits (more than flushInterval of readings) could be gone (the file would still
+    // be consistent). FULL fsyncs once per commit, and we commit once per flush interval, not per reading.
+    db.pragma('synchronous = FULL');
+    // Checkpoint copies WAL pages into the database file: every page is written twice. A larger
+    // autocheckpoint lets a page rewritten by many flushes (the batches table's leaf, meta) be
+    // copied once per checkpoint; measured in docs-store-forward.md. The WAL file is truncated back
+    // to journal_size_limit after a checkpoint so a burst does not keep eating the card.
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    // better-sqlite3 defaults to a 16 MiB page cache; the outbox is written and read front to
+    // back, so a small cache costs nothing and keeps RSS flat while a backlog drains.
+    db.pragma('cache_size = -2048');
+    db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS batches (
         seq INTEGER PRIMARY KEY,
@@ -103,28 +194,30 @@ export class Outbox {
         payload BLOB NOT NULL
       );
     `);
-    const get = (k: string) => (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: number } | undefined)?.value;
-    const maxSeq = (this.db.prepare('SELECT max(seq) AS m FROM batches').get() as { m: number | null }).m ?? 0;
-    this.nextSeq = Math.max(get('next_seq') ?? 1, maxSeq + 1);
-    const agg = this.db.prepare('SELECT count(*) AS rows, coalesce(sum(bytes),0) AS bytes, coalesce(sum(n),0) AS n FROM batches').get() as { rows: number; bytes: number; n: number };
-    this.storedRows = agg.rows;
-    this.storedBytes = agg.bytes;
-    this.storedReadings = agg.n;
-    this.counters = {
-      readingsIn: 0, readingsStored: 0, readingsSent: 0, batchesStored: 0, batchesAcked: 0,
-      droppedOverflow: get('dropped_overflow') ?? 0, droppedThinned: get('dropped_thinned') ?? 0,
-      droppedMemory: get('dropped_memory') ?? 0, writeErrors: 0,
-    };
+    const get = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: number } | undefined)?.value;
+    const maxSeq = (db.prepare('SELECT max(seq) AS m FROM batches').get() as { m: number | null }).m ?? 0;
+    // Batches cut while the disk was away already own seqs: never hand one out twice.
+    this.persistedNext = get('next_seq') ?? 0;
+    this.nextSeq = Math.max(this.nextSeq, this.persistedNext || 1, maxSeq + 1);
+    // (Only when the outbox could not be opened at start AND the wall clock was behind its seqs.)
+    for (const b of this.unsaved) if (b.seq <= maxSeq) this.renumber(b, this.nextSeq++);
+    const c = this.counters;
+    c.droppedOverflow = Math.max(c.droppedOverflow, get('dropped_overflow') ?? 0);
+    c.droppedThinned = Math.max(c.droppedThinned, get('dropped_thinned') ?? 0);
+    c.droppedMemory = Math.max(c.droppedMemory, get('dropped_memory') ?? 0);
+    this.persistedDrops = `${get('dropped_overflow') ?? 0}/${get('dropped_thinned') ?? 0}/${get('dropped_memory') ?? 0}`;
     this.stmt = {
-      insert: this.db.prepare('INSERT INTO batches (seq, n, bytes, first_ts, created, payload) VALUES (?, ?, ?, ?, ?, ?)'),
-      del: this.db.prepare('DELETE FROM batches WHERE seq = ? RETURNING n, bytes'),
-      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      next: this.db.prepare('SELECT seq, n, payload FROM batches WHERE seq > ? ORDER BY seq LIMIT ?'),
-      oldest: this.db.prepare('SELECT seq, n, bytes FROM batches ORDER BY seq LIMIT ?'),
-      delOldest: this.db.prepare('DELETE FROM batches WHERE seq <= ?'),
+      insert: db.prepare('INSERT INTO batches (seq, n, bytes, first_ts, created, payload) VALUES (?, ?, ?, ?, ?, ?)'),
+      del: db.prepare('DELETE FROM batches WHERE seq = ? RETURNING n, bytes'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      next: db.prepare('SELECT seq, n, payload FROM batches WHERE seq > ? ORDER BY seq'),
+      oldest: db.prepare('SELECT seq, n, bytes FROM batches ORDER BY seq LIMIT ?'),
+      delOldest: db.prepare('DELETE FROM batches WHERE seq <= ?'),
+      agg: db.prepare('SELECT count(*) AS rows, coalesce(sum(bytes),0) AS bytes, coalesce(sum(n),0) AS n FROM batches'),
+      oldestTs: db.prepare('SELECT min(first_ts) AS t FROM batches'),
     };
-    this.enc = new BatchEncoder(opts.agentId);
-    this.encoder = this.enc;
+    this.db = db;
+    this.recount();
   }
 
   /** Exposed for `thin` and tests. */
@@ -143,56 +236,135 @@ export class Outbox {
     return this.pending.length;
   }
 
-  /** Cut pending readings into batches and commit them with the acknowledged deletions. */
-  flush(): void {
+  /** True while readings cannot reach the disk (they are held in memory). */
+  get degraded(): boolean {
+    return this.lastWriteError !== '';
+  }
+
+  /**
+   * Cut pending readings into batches and commit, in ONE transaction, the batches due for the disk
+   * (all of them, or with deferWrites those not acknowledged since the previous flush), the
+   * deletions of acknowledged ones, and meta (seq reservation, drop counters) when it changed.
+   * `final` (shutdown) writes everything still unacknowledged.
+   */
+  flush(final = false): void {
+    this.tick++;
     this.cutBatches();
-    if (this.unsaved.length === 0 && this.acked.length === 0) {
+    if (!this.db && (performance.now() - this.lastOpenAttempt < REOPEN_INTERVAL_MS || !this.tryOpen())) {
+      this.boundMemory();
       this.lastFlushAt = this.now();
       return;
     }
-    const batches = this.unsaved;
+    const db = this.db!;
+    const due = !this.opts.deferWrites || final ? this.unsaved : this.unsaved.filter((b) => b.tick < this.tick);
+    const seqDue = this.nextSeq > this.persistedNext;
+    if (due.length === 0 && this.acked.length === 0 && !seqDue && this.dropsKey() === this.persistedDrops) {
+      this.lastFlushAt = this.now();
+      return;
+    }
+    const batches = due;
     const acked = this.acked;
+    // A failed transaction is retried with the same batches: its drop counts must not stick.
+    const before = { ...this.counters, refusingNew: this.refusingNew, persistedNext: this.persistedNext };
     try {
-      this.db.transaction(() => {
+      db.transaction(() => {
         for (const seq of acked) {
           const row = this.stmt.del.get(seq) as { n: number; bytes: number } | undefined;
           if (row) {
+            this.refusingNew = false;
             this.storedRows--;
             this.storedBytes -= row.bytes;
             this.storedReadings -= row.n;
           }
         }
         this.admit(batches);
-        this.stmt.setMeta.run('next_seq', this.nextSeq);
-        this.stmt.setMeta.run('dropped_overflow', this.counters.droppedOverflow);
-        this.stmt.setMeta.run('dropped_thinned', this.counters.droppedThinned);
-        this.stmt.setMeta.run('dropped_memory', this.counters.droppedMemory);
+        if (seqDue) {
+          // Reserve ahead: the seq is on disk before any batch carrying it is published, and
+          // meta is rewritten once per SEQ_RESERVE batches, not at every flush.
+          this.persistedNext = this.nextSeq + SEQ_RESERVE;
+          this.stmt.setMeta.run('next_seq', this.persistedNext);
+        }
+        const drops = this.dropsKey();
+        if (drops !== this.persistedDrops) {
+          this.stmt.setMeta.run('dropped_overflow', this.counters.droppedOverflow);
+          this.stmt.setMeta.run('dropped_thinned', this.counters.droppedThinned);
+          this.stmt.setMeta.run('dropped_memory', this.counters.droppedMemory);
+        }
       })();
-      this.unsaved = [];
-      this.unsavedBytes = 0;
+      this.persistedDrops = this.dropsKey();
+      this.clockFloor = Infinity;
+      if (batches === this.unsaved) {
+        this.unsaved = [];
+        this.unsavedBytes = 0;
+      } else if (batches.length > 0) {
+        const written = new Set(batches);
+        this.unsaved = this.unsaved.filter((b) => !written.has(b));
+        this.unsavedBytes = this.unsaved.reduce((n, b) => n + b.bytes, 0);
+      }
       this.acked = [];
+      this.ackedSet.clear();
       if (this.lastWriteError) {
-        this.opts.log.info({ outbox: this.file }, 'outbox writes work again; held readings are now on disk');
+        this.opts.log.info({ outbox: this.file, droppedMemory: this.counters.droppedMemory }, 'outbox writes work again; held readings are now on disk');
         this.lastWriteError = '';
       }
     } catch (e) {
       // Disk full, read-only filesystem, I/O error: keep what we have in memory (bounded), retry next flush.
-      this.counters.writeErrors++;
+      this.counters.droppedOverflow = before.droppedOverflow;
+      this.counters.droppedThinned = before.droppedThinned;
+      this.counters.batchesStored = before.batchesStored;
+      this.counters.readingsStored = before.readingsStored;
+      this.refusingNew = before.refusingNew;
+      this.persistedNext = before.persistedNext;
       this.recount();
-      const msg = (e as Error).message;
-      if (msg !== this.lastWriteError) {
-        this.opts.log.error({ outbox: this.file, err: msg, held: this.unsaved.length }, 'outbox write failed; holding readings in memory and retrying each flush');
-        this.lastWriteError = msg;
+      this.writeFailed(e as Error, 'outbox write failed');
+      // The batches cut just now carry seqs that could not be reserved on disk, and are not
+      // published yet: move them above anything a restart could hand out again (wall-clock floor).
+      const fresh = this.unsaved.filter((b) => b.tick === this.tick && b.seq >= this.persistedNext && b.seq < this.clockFloor);
+      if (fresh.length > 0) {
+        this.clockFloor = Math.max(this.nextSeq, this.now());
+        this.nextSeq = this.clockFloor;
+        for (const b of fresh) this.renumber(b, this.nextSeq++);
       }
       this.boundMemory();
     }
     this.lastFlushAt = this.now();
   }
 
-  /** After a failed transaction our running totals may be off: re-read them. */
+  private renumber(b: HeldBatch, seq: number): void {
+    this.renumbered.add(b.seq);
+    b.seq = seq;
+    b.payload = this.enc.reseq(b.payload, seq);
+    this.unsavedBytes -= b.bytes;
+    b.bytes = Buffer.byteLength(b.payload);
+    this.unsavedBytes += b.bytes;
+  }
+
+  private dropsKey(): string {
+    const c = this.counters;
+    return `${c.droppedOverflow}/${c.droppedThinned}/${c.droppedMemory}`;
+  }
+
+  /** One error line per distinct cause (not per flush), then silence until it changes or recovers. */
+  private writeFailed(e: Error & { code?: string }, what: string): void {
+    this.counters.writeErrors++;
+    const msg = e.code ? `${e.code}: ${e.message}` : e.message;
+    if (msg !== this.lastWriteError) {
+      const limit = this.opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
+      this.opts.log.error(
+        { outbox: this.file, err: msg, heldBatches: this.unsaved.length, memoryLimitBytes: limit },
+        `${what} (${hint(msg)}); holding readings in memory (oldest dropped and counted beyond buffer.memoryMaxBytes) and retrying`,
+      );
+      this.lastWriteError = msg;
+    }
+    // Make sure the seq stays unique even if no database ever told us where it stood.
+    if (!this.db && this.nextSeq === 1) this.nextSeq = Math.max(1, this.now());
+  }
+
+  /** Our running totals may be off after a failed transaction, or stale after an open: re-read them. */
   private recount(): void {
+    if (!this.db) return;
     try {
-      const agg = this.db.prepare('SELECT count(*) AS rows, coalesce(sum(bytes),0) AS bytes, coalesce(sum(n),0) AS n FROM batches').get() as { rows: number; bytes: number; n: number };
+      const agg = this.stmt.agg.get() as { rows: number; bytes: number; n: number };
       this.storedRows = agg.rows;
       this.storedBytes = agg.bytes;
       this.storedReadings = agg.n;
@@ -216,7 +388,7 @@ export class Outbox {
           const seq = this.nextSeq++;
           const payload = this.enc.batch(seq, ts, p, from, i);
           const b = Buffer.byteLength(payload);
-          this.unsaved.push({ seq, n: i - from, ts, firstTs: this.firstTsPending, payload, bytes: b });
+          this.unsaved.push({ seq, n: i - from, ts, firstTs: this.firstTsPending, payload, bytes: b, tick: this.tick });
           this.unsavedBytes += b;
         }
         from = i;
@@ -234,8 +406,11 @@ export class Outbox {
     const created = this.now();
     for (const b of batches) {
       const need = b.bytes + ROW_OVERHEAD;
-      if (this.storedBytes + this.storedRows * ROW_OVERHEAD + need > cap) {
+      if (this.refusingNew || this.storedBytes + this.storedRows * ROW_OVERHEAD + need > cap) {
         if (this.opts.overflow === 'drop-newest') {
+          // Once full, refuse everything new until acknowledged batches free space: a smaller
+          // batch slipping into the last bytes would leave isolated readings after a gap.
+          this.refusingNew = true;
           this.dropped('overflow', b.n);
           continue;
         }
@@ -261,7 +436,7 @@ export class Outbox {
     const used = () => this.storedBytes + this.storedRows * ROW_OVERHEAD;
     if (this.opts.overflow === 'thin') {
       for (let pass = 0; pass < 8 && used() + need > cap; pass++) {
-        const r = thinBatches(this.db, this.enc, Math.floor(this.storedBytes / 2));
+        const r = thinBatches(this.db!, this.enc, Math.floor(this.storedBytes / 2));
         if (r.removedReadings === 0) break;
         this.storedBytes -= r.freedBytes;
         this.storedReadings -= r.removedReadings;
@@ -301,8 +476,9 @@ export class Outbox {
     }
   }
 
+
   private boundMemory(): void {
-    const limit = this.opts.memoryLimitBytes ?? 16 * 1024 * 1024;
+    const limit = this.opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
     while (this.unsavedBytes > limit && this.unsaved.length > 1) {
       const b = this.unsaved.shift()!;
       this.unsavedBytes -= b.bytes;
@@ -310,20 +486,50 @@ export class Outbox {
     }
   }
 
-  /** Up to `limit` stored batches with seq > afterSeq, oldest first. */
+  /**
+   * Up to `limit` batches with seq > afterSeq, oldest first: stored ones, then those held in memory.
+   * Batches acknowledged but not yet deleted are skipped.
+   */
   next(afterSeq: number, limit: number): StoredBatch[] {
-    return this.stmt.next.all(afterSeq, limit) as StoredBatch[];
+    const out: StoredBatch[] = [];
+    if (this.db) {
+      // Acknowledged rows are skipped while iterating: fetching limit + acked rows with their
+      // payloads would allocate megabytes per call while a backlog drains.
+      try {
+        for (const b of this.stmt.next.iterate(afterSeq) as IterableIterator<StoredBatch>) {
+          if (this.ackedSet.has(b.seq)) continue;
+          out.push(b);
+          if (out.length >= limit) break;
+        }
+      } catch {
+        /* unreadable right now: the memory queue below still flows */
+      }
+    }
+    for (const b of this.unsaved) {
+      if (out.length >= limit) break;
+      if (b.seq > afterSeq) out.push({ seq: b.seq, n: b.n, payload: Buffer.from(b.payload) });
+    }
+    return out;
   }
 
-  /** The broker acknowledged this batch: it is deleted with the next flush. */
+  /** The broker acknowledged this batch: it is deleted with the next flush (or now, if only in memory). */
   ack(seq: number, n: number): void {
-    this.acked.push(seq);
+    if (this.renumbered.has(seq)) return;
     this.counters.batchesAcked++;
     this.counters.readingsSent += n;
+    const i = this.unsaved.findIndex((b) => b.seq === seq);
+    if (i >= 0) {
+      this.unsavedBytes -= this.unsaved[i].bytes;
+      this.unsaved.splice(i, 1);
+      return;
+    }
+    this.acked.push(seq);
+    this.ackedSet.add(seq);
   }
 
   /** Config swap: new cap, overflow policy and batch limits apply from the next flush. */
-  setLimits(l: Pick<OutboxOptions, 'maxBytes' | 'overflow' | 'batch'>): void {
+  setLimits(l: Pick<OutboxOptions, 'maxBytes' | 'overflow' | 'batch' | 'memoryLimitBytes'>): void {
+    if (l.memoryLimitBytes !== undefined) this.opts.memoryLimitBytes = l.memoryLimitBytes;
     this.opts.maxBytes = l.maxBytes;
     this.opts.overflow = l.overflow;
     this.opts.batch = l.batch;
@@ -338,7 +544,15 @@ export class Outbox {
         /* absent */
       }
     }
-    const oldest = this.db.prepare('SELECT min(first_ts) AS t FROM batches').get() as { t: number | null };
+    let oldestTs: number | null = null;
+    if (this.db) {
+      try {
+        oldestTs = (this.stmt.oldestTs.get() as { t: number | null }).t;
+      } catch {
+        /* unreadable: leave null */
+      }
+    }
+    if (oldestTs === null && this.unsaved.length > 0) oldestTs = this.unsaved[0].firstTs;
     return {
       file: this.file,
       rows: this.storedRows,
@@ -347,9 +561,12 @@ export class Outbox {
       fileBytes,
       capBytes: this.opts.maxBytes,
       overflow: this.opts.overflow,
-      oldestTs: oldest.t,
+      oldestTs,
       pendingReadings: this.pending.length,
       heldBatches: this.unsaved.length,
+      heldReadings: this.unsaved.reduce((n, b) => n + b.n, 0),
+      heldBytes: this.unsavedBytes,
+      writeError: this.lastWriteError || undefined,
       nextSeq: this.nextSeq,
       ...this.counters,
     };
@@ -357,9 +574,33 @@ export class Outbox {
 
   close(): void {
     try {
-      this.flush();
+      this.lastOpenAttempt = -Infinity; // one last try to reach the disk
+      this.flush(true);
+      const lost = this.unsaved.reduce((n, b) => n + b.n, 0) + this.pending.length;
+      if (lost > 0) this.opts.log.error({ outbox: this.file, lost, err: this.lastWriteError }, 'readings held in memory are lost: the data dir refused writes at shutdown');
     } finally {
-      this.db.close();
+      this.db?.close();
+      this.db = undefined;
     }
   }
+}
+
+/** mkdir -p, but with the real cause: Node 20's recursive mkdir says ENOENT where the parent is read-only. */
+function ensureDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(path.dirname(dir))) throw e;
+    fs.mkdirSync(dir); // throws EROFS / EACCES if that is the cause
+  }
+}
+
+/** What an operator should look at for a given SQLite/fs error. */
+function hint(msg: string): string {
+  if (/FULL|ENOSPC|disk is full/i.test(msg)) return 'the data dir\'s filesystem is full';
+  if (/READONLY|EROFS|read-only|EACCES|EPERM|permission/i.test(msg)) return 'the data dir is read-only or not writable by this user';
+  if (/CANTOPEN|ENOENT/i.test(msg)) return 'the data dir does not exist and cannot be created';
+  if (/IOERR|EIO/i.test(msg)) return 'I/O error: the storage may be failing';
+  if (/CORRUPT|NOTADB/i.test(msg)) return 'the outbox file is damaged; move it aside to start a fresh one';
+  return 'check agent.dataDir';
 }

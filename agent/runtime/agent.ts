@@ -86,6 +86,8 @@ export class Agent {
       dataDir: config.agent.dataDir,
       maxBytes: config.buffer.maxBytes,
       overflow: config.buffer.overflow,
+      memoryLimitBytes: config.buffer.memoryMaxBytes,
+      deferWrites: true,
       batch: config.uplink.batch,
       log: log.child({ part: 'outbox' }),
     });
@@ -111,7 +113,9 @@ export class Agent {
 
   /** Batches are cut at every flush, so flush at least as often as batch.maxDelay asks. */
   buildFlushTimer(config: Config): Periodic {
-    const flushMs = Math.min(config.buffer.flushInterval, config.uplink.batch.maxDelay);
+    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks; and at half
+    // flushInterval, because with deferWrites an unacknowledged batch reaches the disk one flush after it was cut.
+    const flushMs = Math.max(5, Math.min(config.buffer.flushInterval / 2, config.uplink.batch.maxDelay));
     return new Periodic(flushMs, () => this.flush(), this.clock);
   }
 
@@ -197,7 +201,7 @@ export class Agent {
       startedAt: this.startedAt,
       configVersion: this.configVersion,
       sources: this.sources.length,
-      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory },
+      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
     };
   }
 

@@ -47,7 +47,7 @@ async function install(agent: Agent, next: Config, router: ReturnType<Agent['bui
   agent.router = router;
   agent.sources = runners;
   agent.config = next;
-  agent.outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch });
+  agent.outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes });
   agent.log.level = next.agent.logLevel;
   const timer = agent.buildFlushTimer(next);
   agent.flushTimer.stop();

@@ -2,11 +2,12 @@ import zlib from 'node:zlib';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { UplinkConfig } from '../config/schema.js';
-import type { Outbox } from '../outbox/outbox.js';
+import type { Outbox, StoredBatch } from '../outbox/outbox.js';
 import { Backoff } from './backoff.js';
 import { mqttClientOptions } from './mqtt-options.js';
 import { topics, type Topics } from './topics.js';
 import { TokenBucket } from './token-bucket.js';
+import { BufferReleaser } from './release-buffers.js';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -35,7 +36,9 @@ export interface UplinkHooks {
  * Forwards outbox batches over MQTT. At most `inflight` batches are handed to mqtt.js at once,
  * so its in-memory queue stays near empty; a batch is removed from the outbox only in the
  * publish callback, i.e. after PUBACK (QoS 1/2). Batches unacknowledged when the link drops are
- * resent by mqtt.js on reconnect with the same payload, hence the same seq.
+ * resent by US from the outbox (same payload, hence the same seq): mqtt.js's reconnect() starts
+ * with a fresh outgoing store and never calls back the publishes it dropped, so each connection
+ * gets a generation number and callbacks from an older one are ignored.
  */
 export class MqttUplink {
   readonly topics: Topics;
@@ -44,12 +47,17 @@ export class MqttUplink {
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly inflight = new Map<number, number>();
+  /** Bumped on every close: publish callbacks of an older connection are stale. */
+  private generation = 0;
   private lastQueuedSeq = 0;
   private pumping = false;
   private lastError = '';
   private bucket: TokenBucket | undefined;
   private bucketTimer: NodeJS.Timeout | undefined;
   private stateSince = Date.now();
+  private readonly releaser = new BufferReleaser();
+  /** The batch a metered link is waiting to send (already read and encoded). */
+  private parked: { b: StoredBatch; payload: Buffer; generation: number } | undefined;
   /** Resolves the first time this uplink reaches a broker (used by remote-config rollback). */
   readonly connected: Promise<void>;
   private markConnected!: () => void;
@@ -111,13 +119,25 @@ export class MqttUplink {
     });
     client.on('close', () => {
       if (this.state === 'stopped') return;
+      const requeued = this.requeueInflight();
       if (this.state === 'connected') {
         this.counters.disconnects++;
-        this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: this.inflight.size }, 'uplink disconnected; batches stay in the outbox');
+        this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: requeued.count, resendFromSeq: requeued.from }, 'uplink disconnected; batches stay in the outbox');
       }
       this.setState('disconnected');
       this.scheduleReconnect();
     });
+  }
+
+  /** The link dropped: whatever was in flight is unacknowledged; resend from the oldest of it. */
+  private requeueInflight(): { count: number; from: number | undefined } {
+    this.generation++;
+    let oldest = Infinity;
+    for (const seq of this.inflight.keys()) oldest = Math.min(oldest, seq);
+    if (oldest !== Infinity) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, oldest - 1);
+    const count = this.inflight.size;
+    this.inflight.clear();
+    return { count, from: oldest === Infinity ? undefined : oldest };
   }
 
   private scheduleReconnect(): void {
@@ -153,12 +173,16 @@ export class MqttUplink {
     if (!client || this.state !== 'connected') return;
     const window = this.cfg.mqtt.inflight;
     while (this.inflight.size < window) {
-      const batches = this.outbox.next(this.lastQueuedSeq, window - this.inflight.size);
+      // A metered link fetches one batch at a time, so nothing is read only to wait for tokens.
+      const parked = this.parked?.generation === this.generation && this.parked.b.seq > this.lastQueuedSeq ? this.parked : undefined;
+      this.parked = undefined;
+      const batches = parked ? [parked.b] : this.outbox.next(this.lastQueuedSeq, this.bucket ? 1 : window - this.inflight.size);
       if (batches.length === 0) return;
       for (const b of batches) {
-        const payload = this.cfg.batch.encoding === 'json+gzip' ? zlib.gzipSync(b.payload, { level: 6 }) : b.payload;
+        const payload = parked?.payload ?? (this.cfg.batch.encoding === 'json+gzip' ? zlib.gzipSync(b.payload, { level: 6 }) : b.payload);
         if (this.bucket && !this.bucket.take(payload.length)) {
-          // Metered link: wait for tokens, then resume from this batch.
+          // Metered link: keep this batch (encoded) and resume with it once tokens are there.
+          this.parked = { b, payload, generation: this.generation };
           if (!this.bucketTimer) {
             this.bucketTimer = setTimeout(() => {
               this.bucketTimer = undefined;
@@ -172,10 +196,13 @@ export class MqttUplink {
         const sentAt = performance.now();
         const seq = b.seq;
         const n = b.n;
+        const gen = this.generation;
+        const size = payload.length;
         this.counters.batchesPublished++;
         this.counters.bytesPublished += payload.length;
         client.publish(this.topics.data, payload, { qos: this.cfg.mqtt.qos }, (err) => {
-          if (!this.inflight.delete(seq)) return; // stale: uplink stopped or replaced
+          // Stale: an older connection (requeued already), or the uplink stopped or was replaced.
+          if (gen !== this.generation || !this.inflight.delete(seq)) return;
           if (err) {
             // Not acknowledged: forget it was queued so it is sent again (same seq) later.
             if (seq <= this.lastQueuedSeq) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, seq - 1);
@@ -186,6 +213,7 @@ export class MqttUplink {
           this.counters.lastLatencyMs = performance.now() - sentAt;
           this.hooks.onAck?.(this.counters.lastLatencyMs);
           this.outbox.ack(seq, n);
+          this.releaser.released(size);
           this.kick();
         });
       }
@@ -244,10 +272,16 @@ export class MqttUplink {
   }
 }
 
-function describeError(err: Error & { code?: string | number }): string {
-  const m = err.message || String(err);
-  if (/Not authorized|Bad user ?name or password/i.test(m)) return `${m} (check uplink.mqtt.username / passwordFile)`;
-  if (/self[- ]signed|unable to verify|certificate/i.test(m)) return `${m} (check uplink.mqtt.ca / cert / key)`;
+/** One readable line per failure cause, with the config keys to look at (never a secret). */
+export function describeError(err: Error & { code?: string | number }): string {
+  const m = (err.message || String(err)).trim();
+  if (/Not authorized|Bad user ?name or password/i.test(m)) return `${m} (check uplink.mqtt.username / passwordFile / EDGE_AGENT_MQTT_PASSWORD)`;
+  // OpenSSL alerts come as "80CC...:error:0A00045C:SSL routines:...:tlsv13 alert certificate required:...": keep the alert.
+  const alert = /(?:tlsv1\d? |sslv3 )?alert ([a-z ]+)/i.exec(m);
+  if (alert) return `TLS alert from the broker: ${alert[1].trim()} (check uplink.mqtt.cert / key: the broker wants a client certificate it trusts)`;
+  if (/self[- ]signed|unable to (verify|get)|certificate|altnames|hostname/i.test(m)) return `${m} (check uplink.mqtt.ca: the broker's certificate must chain to it and name the host in the url)`;
+  if (err.code === 'ECONNREFUSED') return `${m} (nothing listens there: broker down or wrong uplink.mqtt.url)`;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `${m} (cannot resolve the broker's host name)`;
   return m;
 }
 

@@ -9,7 +9,8 @@ export interface TestBroker {
   kind: 'mosquitto' | 'aedes';
   port: number;
   url: string;
-  stop(): Promise<void>;
+  /** SIGKILL by default (a crash); SIGTERM lets mosquitto save its persistence file. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** Start again on the same port (after stop). */
   start(): Promise<void>;
 }
@@ -32,12 +33,17 @@ async function waitListening(port: number, timeoutMs = 5000): Promise<void> {
  * A real mosquitto on a free loopback port (Debian package). In CI it is mandatory; elsewhere,
  * without mosquitto, the embedded aedes broker stands in and the test says so.
  */
-export async function startBroker(opts: { extraConfig?: string; port?: number } = {}): Promise<TestBroker> {
+export async function startBroker(opts: { extraConfig?: string; port?: number; persistent?: boolean } = {}): Promise<TestBroker> {
   const port = opts.port ?? (await freePort());
   if (requireTool('mosquitto', 'mosquitto')) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-mosq-'));
     const conf = path.join(dir, 'mosquitto.conf');
-    fs.writeFileSync(conf, opts.extraConfig ?? `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    // mosquitto started as root drops to its own user: it must be able to save persistence here.
+    if (opts.persistent) fs.chmodSync(dir, 0o777);
+    // persistent: sessions and queued QoS 1 messages survive a SIGTERM restart, so a subscriber
+    // with clean: false misses nothing while the broker is down (no queue limit).
+    const persist = opts.persistent ? `persistence true\npersistence_location ${dir}/\nmax_queued_messages 0\nmax_inflight_messages 0\n` : 'persistence false\n';
+    fs.writeFileSync(conf, opts.extraConfig ?? `listener ${port} 127.0.0.1\nallow_anonymous true\n${persist}`);
     let proc: ChildProcess | undefined;
     const broker: TestBroker = {
       kind: 'mosquitto',
@@ -50,11 +56,11 @@ export async function startBroker(opts: { extraConfig?: string; port?: number } 
         proc.on('exit', (code) => { if (code && code !== 0 && !stopping) console.log(`# mosquitto exited ${code}: ${err}`); });
         await waitListening(port);
       },
-      async stop() {
+      async stop(signal: NodeJS.Signals = 'SIGKILL') {
         if (!proc || proc.exitCode !== null) return;
         stopping = true;
         const p = proc;
-        await new Promise<void>((r) => { p.once('exit', () => r()); p.kill('SIGKILL'); });
+        await new Promise<void>((r) => { p.once('exit', () => r()); p.kill(signal); });
         stopping = false;
       },
     };

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import mqtt, { type MqttClient } from 'mqtt';
+import zlib from 'node:zlib';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { sleep } from './system.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -88,16 +89,21 @@ export interface BatchDoc {
   readings: { source: string; point: string; ts: number; value: unknown; quality?: string }[];
 }
 
-/** Subscribes to data batches (and any other topics given) and keeps them in arrival order. */
-export async function collect(url: string, topic = 'edge/+/data'): Promise<{ client: MqttClient; batches: BatchDoc[]; messages: { topic: string; payload: Buffer; retain: boolean }[]; close(): Promise<void> }> {
-  const client = mqtt.connect(url, { reconnectPeriod: 200 });
+/**
+ * Subscribes to data batches (and any other topics given) and keeps them in arrival order.
+ * `options` go to mqtt.js (TLS files, clientId + clean: false for a session that survives a
+ * broker restart). json+gzip batches are gunzipped into `batches`; `messages` keeps raw payloads.
+ */
+export async function collect(url: string, topic = 'edge/+/data', options: IClientOptions = {}): Promise<{ client: MqttClient; batches: BatchDoc[]; messages: { topic: string; payload: Buffer; retain: boolean }[]; close(): Promise<void> }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 200, ...options });
   const batches: BatchDoc[] = [];
   const messages: { topic: string; payload: Buffer; retain: boolean }[] = [];
   client.on('message', (t, payload, packet) => {
     messages.push({ topic: t, payload, retain: packet.retain });
     if (t.endsWith('/data')) {
       try {
-        batches.push(JSON.parse(payload.toString()));
+        const gz = payload.length > 2 && payload[0] === 0x1f && payload[1] === 0x8b;
+        batches.push(JSON.parse((gz ? zlib.gunzipSync(payload) : payload).toString()));
       } catch {
         /* gzip batches are decoded by the tests that use them */
       }
