@@ -84,6 +84,11 @@ export class Bus {
     return this.queue.length;
   }
 
+  /** Diagnostics waiting for their turn on the line. */
+  get turnsWaiting(): number {
+    return this.turns.length;
+  }
+
   /**
    * Runs `fn` alone on the line, between two queued polls, after the inter-frame gap: a diagnostic
    * read by the control socket never overlaps the sources' requests. Rejects if the bus closes first.

@@ -42,7 +42,7 @@ function startCli(args: string[]) {
   return { child, io, exited };
 }
 
-async function daemonWith(dir: string, sources: string): Promise<{ d: Daemon; sock: string }> {
+async function daemonWith(dir: string, sources: string): Promise<{ d: Daemon; sock: string; cfg: string }> {
   const sock = path.join(dir, 'agent.sock');
   const cfg = writeConfig(dir, `
 agent: { id: diag-board, dataDir: ${dir}/data, logLevel: info }
@@ -54,7 +54,7 @@ control: { socket: ${sock} }
 `);
   const d = startDaemon(['run', '--config', cfg]);
   await d.waitLog((l) => l.msg === 'control socket listening', 20_000);
-  return { d, sock };
+  return { d, sock, cfg };
 }
 
 test('modbus read/scan on a port the daemon polls go through its bus queue; --direct meets the lock', { skip: rtuSkip, timeout: 90_000 }, async (t) => {
@@ -129,7 +129,7 @@ test('serial monitor on a port the daemon reads taps its source: raw and parsed 
   const pty = await new PtyPair().start();
   t.after(() => pty.stop());
   const dir = tempDir('edge-diag-');
-  const { d, sock } = await daemonWith(dir, `
+  const { d, sock, cfg } = await daemonWith(dir, `
   - id: weather
     driver: serial
     port: ${pty.device}
@@ -142,8 +142,9 @@ test('serial monitor on a port the daemon reads taps its source: raw and parsed 
   const before = await waitSource(sock, 'weather', (s) => s.readings >= 2, 'first line read');
 
   // Two monitors at once (text and JSON): each sees every line, and the daemon still gets them.
+  // The second finds the daemon's socket through --config (control.socket) and names the source.
   const text = startCli(['serial', 'monitor', '--port', pty.device, '--socket', sock]);
-  const json = startCli(['serial', 'monitor', '--port', pty.device, '--socket', sock, '--json']);
+  const json = startCli(['serial', 'monitor', '--config', cfg, '--source', 'weather', '--json']);
   t.after(() => { text.child.kill('SIGKILL'); json.child.kill('SIGKILL'); });
   await waitFor(() => /via the running daemon/.test(text.io.stderr) && /via the running daemon/.test(json.io.stderr), 20_000, 'monitors attached');
   assert.match(text.io.stderr, new RegExp(`# via the running daemon \\(pid ${d.proc.pid}\\), which holds ${pty.device}`));
