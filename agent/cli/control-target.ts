@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
+import { formatError } from '../config/errors.js';
 import { CliError } from './common.js';
 import { controlRequest, ControlRequestError } from '../control/client.js';
 
@@ -19,7 +20,14 @@ export function targetOptions(cmd: Command): Command {
 
 export function socketPath(o: TargetOptions): string {
   if (o.socket) return o.socket;
-  if (o.config) return loadConfigFile(o.config).config.control.socket;
+  if (o.config) {
+    try {
+      return loadConfigFile(o.config).config.control.socket;
+    } catch (e) {
+      if (e instanceof ConfigInvalidError) throw new CliError(e.errors.map((x) => formatError(x, e.file)).join('\n'));
+      throw e;
+    }
+  }
   return DEFAULT_SOCKET;
 }
 

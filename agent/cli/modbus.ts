@@ -310,7 +310,8 @@ export function register(program: Command): void {
 Examples:
   edge-agent modbus read --port /dev/serial/by-id/usb-FTDI-if00 --baud 19200 --unit 3 --address 100 --type float32 --order CDAB
   edge-agent modbus read --host 192.168.1.50 --table input --address 0 --count 10 --json
-Through the daemon, the bus settings (baud, timeout, retries) are those of its sources.${VIA_DAEMON}
+${VIA_DAEMON}
+Through the daemon, the bus settings (baud, timeout, retries) are those of its sources.
 Exit: 0 read ok, 1 no answer / Modbus exception / cannot open, 2 usage error.`)
     .action(readCmd);
   busOptions(modbus.command('scan'))
@@ -320,7 +321,8 @@ Exit: 0 read ok, 1 no answer / Modbus exception / cannot open, 2 usage error.`)
     .option('--address <n>', 'address of the probe read', '0')
     .addHelpText('after', `
 The timeout defaults to 1s per unit; --timeout 200ms makes a full scan of 247 ids take under a minute.
-Through the daemon each probe waits its turn between polls (the daemon's baud applies; --timeout too).${VIA_DAEMON}
+${VIA_DAEMON}
+Through the daemon each probe waits its turn between polls (the daemon's baud applies; --timeout too).
 Exit: 0 at least one unit answered, 1 none answered or the bus cannot be opened, 2 usage error.`)
     .action(scanCmd);
   modbus.command('plan')

@@ -228,7 +228,7 @@ export function register(program: Command): void {
     .description('print raw lines from a port and what the parser makes of them (Ctrl-C to stop)')
     .option('-p, --port <path>', 'serial device, e.g. /dev/ttyUSB0')
     .option('-b, --baud <rate>', 'baud rate (default 9600, or the source\'s)')
-    .option('-c, --config <file>', 'take framing and parser from this config...')
+    .option('-c, --config <file>', 'take framing, parser (and the daemon\'s control socket) from this config...')
     .option('-s, --source <id>', '...for this source id')
     .option('--parse <name>', 'parser without a config: kv, json or nmea')
     .option('--delimiter <text>', 'line end, escapes allowed (default \\n; \\r\\n accepted)')
