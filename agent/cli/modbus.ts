@@ -125,7 +125,7 @@ interface ReadOpts extends BusOpts, TargetOptions {
   direct?: boolean;
 }
 
-async function readCmd(o: ReadOpts): Promise<void> {
+async function readCmd(o: ReadOpts, cmd: Command): Promise<void> {
   const table = oneOf(o.table, '--table', TABLES) as Table;
   const bits = isBitTable(table);
   const spec: ReadSpec = {
@@ -153,9 +153,18 @@ async function readCmd(o: ReadOpts): Promise<void> {
   let res: ReadResult;
   const routed = await throughDaemon(o, target.label, 'modbus.read', { ...busParams(target), ...spec }, { timeoutMs: 120_000 });
   if (routed) {
-    const { via, ...r } = routed.result as ReadResult & { via: unknown };
-    void via;
+    const { via, ...r } = routed.result as ReadResult & { via: { source: string; settings: Record<string, unknown> } };
     res = r;
+    // The daemon's line settings win: say so when the operator asked for others.
+    if (target.rtu) {
+      const asked = { baud: 'baudRate', parity: 'parity', dataBits: 'dataBits', stopBits: 'stopBits' } as const;
+      for (const [opt, key] of Object.entries(asked)) {
+        const mine = (target.rtu as Record<string, unknown>)[key];
+        if (cmd.getOptionValueSource(opt) === 'cli' && via.settings[key] !== mine) {
+          process.stderr.write(`# the daemon's bus (source ${via.source}) runs with ${key} ${String(via.settings[key])}; --${opt.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(mine)} did not apply\n`);
+        }
+      }
+    }
   } else {
     const bus = await openBus(target);
     try {

@@ -89,9 +89,10 @@ test('modbus read/scan on a port the daemon polls go through its bus queue; --di
     assert.deepEqual(j.raw, [0xf8a4, 0x32eb]);
     assert.equal(j.bus, pty.a);
   }
-  const text = await cli(['modbus', 'read', '--port', pty.a, '--address', '1', '--socket', sock]);
+  const text = await cli(['modbus', 'read', '--port', pty.a, '--address', '1', '--baud', '9600', '--socket', sock]);
   assert.equal(text.code, 0, text.stderr);
   assert.equal(text.stdout, 'holding[1] = 54321\nraw: 0xd431 (uint16, ABCD)\n');
+  assert.match(text.stderr, /# the daemon's bus \(source meter\) runs with baudRate 19200; --baud 9600 did not apply/);
 
   // A Modbus exception through the daemon is the same named failure as direct.
   const exc = await cli(['modbus', 'read', '--port', pty.a, '--address', '500', '--socket', sock]);
