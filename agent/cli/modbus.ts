@@ -3,7 +3,8 @@ import { CliError } from './common.js';
 import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
 import { parseDuration } from '../config/units.js';
-import { compileDecoder } from '../../drivers/modbus/decode.js';
+import { decodeRead, planRead, probeAnswer, type ReadResult, type ReadSpec, type ScanResult } from '../../drivers/modbus/oneshot.js';
+import { DEFAULT_SOCKET, throughDaemon, type TargetOptions } from './control-target.js';
 import { ModbusRequestError } from '../../drivers/modbus/errors.js';
 import { RtuTransport } from '../../drivers/modbus/rtu-transport.js';
 import { TcpTransport } from '../../drivers/modbus/tcp-transport.js';
@@ -11,8 +12,7 @@ import { planSource } from '../../drivers/modbus/cycles.js';
 import { describeRequest } from '../../drivers/modbus/planner.js';
 import type { ModbusConfig } from '../../drivers/modbus/config.js';
 import {
-  DATA_TYPES, MAX_BITS, MAX_REGISTERS, READ_FC, TABLES, isBitTable, orderLabel, parseOrderLabel, registerWidth,
-  type DataType, type Order, type Table,
+  DATA_TYPES, MAX_BITS, READ_FC, TABLES, isBitTable, parseOrderLabel, type DataType, type Order, type Table,
 } from '../../drivers/modbus/types.js';
 
 /** Bus options shared by `modbus read` and `modbus scan`. */
@@ -52,8 +52,46 @@ function busOptions(cmd: Command): Command {
     .option('--host <host[:port]>', 'TCP: device or gateway address')
     .option('--tcp-port <n>', 'TCP: port (when not given in --host)', '502')
     .option('--timeout <duration>', 'answer timeout per request', '1s')
-    .option('--json', 'machine-readable output');
+    .option('--json', 'machine-readable output')
+    .option('--direct', 'open the port even if the daemon runs (it must not hold the port)')
+    .option('--socket <path>', `daemon control socket (default: control.socket of --config, else ${DEFAULT_SOCKET})`)
+    .option('-c, --config <file>', 'config file of the daemon (to find its control socket)');
 }
+
+const VIA_DAEMON = `
+While the daemon runs and one of its sources uses the port (or host:port), the request goes
+through the daemon: it waits its turn on the daemon's bus queue between polls, so the two never
+fight over the line. A line on stderr says which path was taken. --direct opens the port itself.`;
+
+/** The bus the options name, checked before anything is opened. */
+interface BusTarget {
+  rtu?: { path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2 };
+  tcp?: { host: string; port: number };
+  label: string;
+  timeoutMs: number;
+}
+
+function busTarget(o: BusOpts): BusTarget {
+  const timeoutMs = parseDuration(o.timeout);
+  if (timeoutMs === undefined || timeoutMs < 1) throw usage(`--timeout: invalid duration "${o.timeout}"`);
+  if (!!o.port === !!o.host) throw usage('give exactly one of --port (Modbus RTU) or --host (Modbus TCP)');
+  if (o.port) {
+    const rtu = {
+      path: o.port,
+      baudRate: int(o.baud, '--baud', 50, 4_000_000),
+      parity: oneOf(o.parity, '--parity', ['none', 'even', 'odd'] as const),
+      dataBits: int(o.dataBits, '--data-bits', 7, 8) as 7 | 8,
+      stopBits: int(o.stopBits, '--stop-bits', 1, 2) as 1 | 2,
+    };
+    return { rtu, label: o.port, timeoutMs };
+  }
+  const m = /^(.*?)(?::(\d+))?$/.exec(o.host!)!;
+  const port = m[2] ? int(m[2], '--host port', 1, 65535) : int(o.tcpPort, '--tcp-port', 1, 65535);
+  return { tcp: { host: m[1], port }, label: `${m[1]}:${port}`, timeoutMs };
+}
+
+/** How the control methods name the bus. */
+const busParams = (b: BusTarget) => (b.rtu ? { port: b.rtu.path } : { host: b.tcp!.host, tcpPort: b.tcp!.port });
 
 interface OpenBus {
   label: string;
@@ -61,33 +99,21 @@ interface OpenBus {
   timeoutMs: number;
 }
 
-async function openBus(o: BusOpts): Promise<OpenBus> {
-  const timeoutMs = parseDuration(o.timeout);
-  if (timeoutMs === undefined || timeoutMs < 1) throw usage(`--timeout: invalid duration "${o.timeout}"`);
-  if (!!o.port === !!o.host) throw usage('give exactly one of --port (Modbus RTU) or --host (Modbus TCP)');
-  let transport: RtuTransport | TcpTransport;
-  if (o.port) {
-    transport = new RtuTransport({
-      path: o.port,
-      baudRate: int(o.baud, '--baud', 50, 4_000_000),
-      parity: oneOf(o.parity, '--parity', ['none', 'even', 'odd'] as const),
-      dataBits: int(o.dataBits, '--data-bits', 7, 8) as 7 | 8,
-      stopBits: int(o.stopBits, '--stop-bits', 1, 2) as 1 | 2,
-    }, { reconnect: false });
-  } else {
-    const m = /^(.*?)(?::(\d+))?$/.exec(o.host!)!;
-    const port = m[2] ? int(m[2], '--host port', 1, 65535) : int(o.tcpPort, '--tcp-port', 1, 65535);
-    transport = new TcpTransport(m[1], port, { reconnect: false, connectTimeoutMs: Math.max(timeoutMs, 3000) });
-  }
+async function openBus(b: BusTarget): Promise<OpenBus> {
+  const transport = b.rtu
+    ? new RtuTransport(b.rtu, { reconnect: false })
+    : new TcpTransport(b.tcp!.host, b.tcp!.port, { reconnect: false, connectTimeoutMs: Math.max(b.timeoutMs, 3000) });
   try {
     await transport.connectOnce();
   } catch (e) {
-    throw new CliError((e as Error).message);
+    const msg = (e as Error).message;
+    const hint = /lock/i.test(msg) ? ' (another process holds it: is the edge-agent daemon running?)' : '';
+    throw new CliError(msg + hint);
   }
-  return { label: transport.label, transport, timeoutMs };
+  return { label: transport.label, transport, timeoutMs: b.timeoutMs };
 }
 
-interface ReadOpts extends BusOpts {
+interface ReadOpts extends BusOpts, TargetOptions {
   unit: string;
   table: string;
   address: string;
@@ -96,53 +122,70 @@ interface ReadOpts extends BusOpts {
   byteOrder: string;
   wordOrder: string;
   order?: string;
+  direct?: boolean;
 }
 
-async function readCmd(o: ReadOpts): Promise<void> {
-  const unit = int(o.unit, '--unit', 0, 255);
+async function readCmd(o: ReadOpts, cmd: Command): Promise<void> {
   const table = oneOf(o.table, '--table', TABLES) as Table;
-  const address = int(o.address, '--address', 0, 65535);
-  const count = int(o.count, '--count', 1, MAX_BITS);
   const bits = isBitTable(table);
-  const type = (o.type ? oneOf(o.type, '--type', DATA_TYPES) : bits ? 'bool' : 'uint16') as DataType;
-  if (bits && type !== 'bool') throw usage(`--type: ${table} holds single bits, only bool applies`);
-  let byteOrder = oneOf(o.byteOrder, '--byte-order', ['big', 'little'] as const) as Order;
-  let wordOrder = oneOf(o.wordOrder, '--word-order', ['big', 'little'] as const) as Order;
+  const spec: ReadSpec = {
+    unit: int(o.unit, '--unit', 0, 255),
+    table,
+    address: int(o.address, '--address', 0, 65535),
+    count: int(o.count, '--count', 1, MAX_BITS),
+    type: (o.type ? oneOf(o.type, '--type', DATA_TYPES) : bits ? 'bool' : 'uint16') as DataType,
+    byteOrder: oneOf(o.byteOrder, '--byte-order', ['big', 'little'] as const) as Order,
+    wordOrder: oneOf(o.wordOrder, '--word-order', ['big', 'little'] as const) as Order,
+  };
   if (o.order) {
     const ord = parseOrderLabel(o.order);
     if (!ord) throw usage(`--order: expected ABCD, CDAB, BADC or DCBA, got "${o.order}"`);
-    ({ byteOrder, wordOrder } = ord);
+    ({ byteOrder: spec.byteOrder, wordOrder: spec.wordOrder } = ord);
   }
-  // --count is the number of values; for strings it is the string's length in registers.
-  const width = bits ? 1 : registerWidth(type, type === 'string' ? count : undefined);
-  const values = type === 'string' ? 1 : count;
-  const quantity = width * values;
-  if (quantity > (bits ? MAX_BITS : MAX_REGISTERS)) throw usage(`--count: ${quantity} ${bits ? 'bits' : 'registers'} exceed one request (max ${bits ? MAX_BITS : MAX_REGISTERS})`);
-
-  const bus = await openBus(o);
+  let plan;
   try {
-    const fc = READ_FC[table];
-    let n: number;
-    try {
-      n = await bus.transport.read(unit, fc, address, quantity, bus.timeoutMs);
-    } catch (e) {
-      const err = e as ModbusRequestError;
-      throw new CliError(`unit ${unit} ${table} ${address}..${address + quantity - 1} on ${bus.label}: ${err.message}`);
-    }
-    const data = Buffer.from(bus.transport.data.subarray(0, n));
-    const decode = compileDecoder({ table, type, count: type === 'string' ? count : undefined, byteOrder, wordOrder, scale: 1, offset: 0 });
-    const out: { address: number; value: unknown }[] = [];
-    for (let i = 0; i < values; i++) out.push({ address: address + i * width, value: decode(data, bits ? i : i * width * 2) });
-    const raw = bits ? out.map((v) => v.value) : Array.from({ length: n / 2 }, (_, i) => data.readUInt16BE(i * 2));
-    if (o.json) {
-      process.stdout.write(JSON.stringify({ bus: bus.label, unit, table, address, type, byteOrder, wordOrder, order: orderLabel(byteOrder, wordOrder), values: out.map((v) => v.value), ...(bits ? {} : { raw }) }) + '\n');
-    } else {
-      for (const v of out) process.stdout.write(`${table}[${v.address}] = ${typeof v.value === 'string' ? JSON.stringify(v.value) : String(v.value)}\n`);
-      if (!bits) process.stdout.write(`raw: ${raw.map((r) => '0x' + (r as number).toString(16).padStart(4, '0')).join(' ')} (${type}, ${orderLabel(byteOrder, wordOrder)})\n`);
-    }
-  } finally {
-    await bus.transport.close();
+    plan = planRead(spec);
+  } catch (e) {
+    throw usage(`--${(e as Error).message}`);
   }
+  const target = busTarget(o);
+
+  let res: ReadResult;
+  const routed = await throughDaemon(o, target.label, 'modbus.read', { ...busParams(target), ...spec }, { timeoutMs: 120_000 });
+  if (routed) {
+    const { via, ...r } = routed.result as ReadResult & { via: { source: string; settings: Record<string, unknown> } };
+    res = r;
+    // The daemon's line settings win: say so when the operator asked for others.
+    if (target.rtu) {
+      const asked = { baud: 'baudRate', parity: 'parity', dataBits: 'dataBits', stopBits: 'stopBits' } as const;
+      for (const [opt, key] of Object.entries(asked)) {
+        const mine = (target.rtu as Record<string, unknown>)[key];
+        if (cmd.getOptionValueSource(opt) === 'cli' && via.settings[key] !== mine) {
+          process.stderr.write(`# the daemon's bus (source ${via.source}) runs with ${key} ${String(via.settings[key])}; --${opt.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${String(mine)} did not apply\n`);
+        }
+      }
+    }
+  } else {
+    const bus = await openBus(target);
+    try {
+      let n: number;
+      try {
+        n = await bus.transport.read(spec.unit, plan.fc, spec.address, plan.quantity, bus.timeoutMs);
+      } catch (e) {
+        const err = e as ModbusRequestError;
+        throw new CliError(`unit ${spec.unit} ${table} ${spec.address}..${spec.address + plan.quantity - 1} on ${bus.label}: ${err.message}`);
+      }
+      res = decodeRead(spec, plan, bus.label, Buffer.from(bus.transport.data.subarray(0, n)));
+    } finally {
+      await bus.transport.close();
+    }
+  }
+  if (o.json) {
+    process.stdout.write(JSON.stringify(res) + '\n');
+    return;
+  }
+  res.values.forEach((v, i) => process.stdout.write(`${table}[${spec.address + i * plan.width}] = ${typeof v === 'string' ? JSON.stringify(v) : String(v)}\n`));
+  if (res.raw) process.stdout.write(`raw: ${res.raw.map((r) => '0x' + r.toString(16).padStart(4, '0')).join(' ')} (${spec.type}, ${res.order})\n`);
 }
 
 function parseUnits(spec: string): number[] {
@@ -158,41 +201,56 @@ function parseUnits(spec: string): number[] {
   return [...out];
 }
 
-interface ScanOpts extends BusOpts {
+interface ScanOpts extends BusOpts, TargetOptions {
   units: string;
   table: string;
   address: string;
+  direct?: boolean;
 }
 
 async function scanCmd(o: ScanOpts): Promise<void> {
   const units = parseUnits(o.units);
   const table = oneOf(o.table, '--table', TABLES) as Table;
   const address = int(o.address, '--address', 0, 65535);
-  const bus = await openBus(o);
-  const found: { unit: number; answer: string }[] = [];
-  try {
-    for (const unit of units) {
-      try {
-        await bus.transport.read(unit, READ_FC[table], address, 1, bus.timeoutMs);
-        found.push({ unit, answer: 'data' });
-      } catch (e) {
-        const err = e as ModbusRequestError;
-        // An exception is an answer: the device is there, it just refuses this register.
-        if (err.kind === 'exception') found.push({ unit, answer: `exception: ${err.message}` });
-        else if (err.kind === 'disconnected') throw new CliError(`${bus.label}: connection lost during the scan`);
-      }
-      if (!o.json && process.stderr.isTTY) process.stderr.write(`\rscanning unit ${unit} (${found.length} found)   `);
-    }
-  } finally {
-    await bus.transport.close();
+  const target = busTarget(o);
+  const progress = (unit: number, found: number) => {
+    if (!o.json && process.stderr.isTTY) process.stderr.write(`\rscanning unit ${unit} (${found} found)   `);
+  };
+  let res: ScanResult;
+  const routed = await throughDaemon(o, target.label, 'modbus.scan', { ...busParams(target), units, table, address, timeoutMs: target.timeoutMs }, {
+    onEvent: (e) => progress((e as { unit: number }).unit, (e as { found: number }).found),
+  });
+  if (routed) {
+    res = routed.result as ScanResult;
     if (!o.json && process.stderr.isTTY) process.stderr.write('\n');
+  } else {
+    const bus = await openBus(target);
+    const found: ScanResult['found'] = [];
+    try {
+      for (const unit of units) {
+        try {
+          await bus.transport.read(unit, READ_FC[table], address, 1, bus.timeoutMs);
+          found.push({ unit, answer: 'data' });
+        } catch (e) {
+          const err = e as ModbusRequestError;
+          if (err.kind === 'disconnected') throw new CliError(`${bus.label}: connection lost during the scan`);
+          const answer = probeAnswer(err);
+          if (answer) found.push({ unit, answer });
+        }
+        progress(unit, found.length);
+      }
+    } finally {
+      await bus.transport.close();
+      if (!o.json && process.stderr.isTTY) process.stderr.write('\n');
+    }
+    res = { bus: bus.label, probe: { table, address }, scanned: units.length, found };
   }
-  if (o.json) process.stdout.write(JSON.stringify({ bus: bus.label, probe: { table, address }, scanned: units.length, found }) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify(res) + '\n');
   else {
-    for (const f of found) process.stdout.write(`unit ${f.unit}: answers (${f.answer})\n`);
-    process.stdout.write(`${found.length} of ${units.length} unit ids answered on ${bus.label}\n`);
+    for (const f of res.found) process.stdout.write(`unit ${f.unit}: answers (${f.answer})\n`);
+    process.stdout.write(`${res.found.length} of ${res.scanned} unit ids answered on ${res.bus}\n`);
   }
-  if (found.length === 0) process.exitCode = 1;
+  if (res.found.length === 0) process.exitCode = 1;
 }
 
 function planCmd(o: { config: string; json?: boolean }): void {
@@ -261,6 +319,8 @@ export function register(program: Command): void {
 Examples:
   edge-agent modbus read --port /dev/serial/by-id/usb-FTDI-if00 --baud 19200 --unit 3 --address 100 --type float32 --order CDAB
   edge-agent modbus read --host 192.168.1.50 --table input --address 0 --count 10 --json
+${VIA_DAEMON}
+Through the daemon, the bus settings (baud, timeout, retries) are those of its sources.
 Exit: 0 read ok, 1 no answer / Modbus exception / cannot open, 2 usage error.`)
     .action(readCmd);
   busOptions(modbus.command('scan'))
@@ -270,6 +330,8 @@ Exit: 0 read ok, 1 no answer / Modbus exception / cannot open, 2 usage error.`)
     .option('--address <n>', 'address of the probe read', '0')
     .addHelpText('after', `
 The timeout defaults to 1s per unit; --timeout 200ms makes a full scan of 247 ids take under a minute.
+${VIA_DAEMON}
+Through the daemon each probe waits its turn between polls (the daemon's baud applies; --timeout too).
 Exit: 0 at least one unit answered, 1 none answered or the bus cannot be opened, 2 usage error.`)
     .action(scanCmd);
   modbus.command('plan')

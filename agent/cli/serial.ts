@@ -12,6 +12,7 @@ import type { SourceContext } from '../../drivers/types.js';
 import { serialSchema, type SerialConfig } from '../../drivers/serial/schema.js';
 import { createParser, type LineParser } from '../../drivers/serial/parsers/index.js';
 import { SerialSource } from '../../drivers/serial/source.js';
+import { DEFAULT_SOCKET, throughDaemon } from './control-target.js';
 
 type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
 
@@ -59,6 +60,8 @@ async function list(opts: { json?: boolean }): Promise<void> {
 }
 
 interface MonitorOpts {
+  direct?: boolean;
+  socket?: string;
   port?: string;
   baud?: string;
   config?: string;
@@ -103,9 +106,53 @@ function monitorConfig(opts: MonitorOpts): { cfg: SerialConfig; parser: LinePars
   return { cfg: r.data, parser };
 }
 
+/** A line as the daemon's `serial.monitor` streams it (same as a --json record here). */
+interface LineRecord {
+  raw?: string;
+  points?: Record<string, Value>;
+  error?: { kind: string; message: string };
+}
+
+/**
+ * Through the running daemon when one of its sources holds the port (SPEC: the two never fight over
+ * it); the daemon's framing and parser apply. False when the caller must open the port itself.
+ */
+async function monitorViaDaemon(opts: MonitorOpts, cfg: SerialConfig, out: (s: string) => void): Promise<boolean> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const routed = await throughDaemon({ direct: opts.direct, socket: opts.socket, config: opts.config }, cfg.port, 'serial.monitor',
+      { port: cfg.port, ...(opts.source ? { source: opts.source } : {}) },
+      {
+        signal: stop.signal,
+        onEvent: (e) => {
+          const r = e as LineRecord;
+          if (r.raw === undefined && r.error === undefined) {
+            // the first event names what is watched
+            if (opts.baud !== undefined || opts.parse !== undefined || opts.delimiter !== undefined) {
+              process.stderr.write('# --baud, --parse and --delimiter do not apply: the daemon\'s source reads with its own settings\n');
+            }
+            return;
+          }
+          if (opts.json) return out(JSON.stringify(r));
+          if (r.raw !== undefined) out(`< ${JSON.stringify(r.raw)}`);
+          for (const [k, v] of Object.entries(r.points ?? {})) out(`    ${k} = ${JSON.stringify(v)}`);
+          if (r.error) out(`    ! ${r.error.kind}: ${r.error.message}`);
+        },
+      });
+    return routed !== undefined;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 async function monitor(opts: MonitorOpts): Promise<void> {
   const { cfg, parser } = monitorConfig(opts);
   const out = (s: string) => process.stdout.write(s + '\n');
+  if (await monitorViaDaemon(opts, cfg, out)) return;
   // One record per line in --json mode; errors and points attach to the line being parsed.
   let rec: { raw: string; points: Record<string, Value>; error?: { kind: string; message: string } } | undefined;
   const flush = () => {
@@ -181,10 +228,17 @@ export function register(program: Command): void {
     .description('print raw lines from a port and what the parser makes of them (Ctrl-C to stop)')
     .option('-p, --port <path>', 'serial device, e.g. /dev/ttyUSB0')
     .option('-b, --baud <rate>', 'baud rate (default 9600, or the source\'s)')
-    .option('-c, --config <file>', 'take framing and parser from this config...')
+    .option('-c, --config <file>', 'take framing, parser (and the daemon\'s control socket) from this config...')
     .option('-s, --source <id>', '...for this source id')
     .option('--parse <name>', 'parser without a config: kv, json or nmea')
     .option('--delimiter <text>', 'line end, escapes allowed (default \\n; \\r\\n accepted)')
     .option('--json', 'one JSON object per line: {raw, points, error?}')
+    .option('--direct', 'open the port even if the daemon runs (it must not hold the port)')
+    .option('--socket <path>', `daemon control socket (default: control.socket of --config, else ${DEFAULT_SOCKET})`)
+    .addHelpText('after', `
+While the daemon runs and one of its serial sources holds the port, the lines come from that
+source (a tap on it: the daemon keeps reading, nothing is split between two readers) and are
+shown with the daemon's own parser; --baud, --parse and --delimiter then do not apply. A line on
+stderr says which path was taken. --direct opens the port itself. Exit 0 on Ctrl-C.`)
     .action(monitor);
 }

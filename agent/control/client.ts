@@ -9,9 +9,12 @@ export class ControlRequestError extends Error {
 /**
  * One request to the daemon's control socket. `onEvent` receives streamed events (monitors);
  * resolves with the result, rejects with the daemon's error or when the socket is unreachable.
+ * Aborting `signal` hangs up (the daemon's handler sees its ctx.signal abort) and resolves undefined:
+ * that is how a monitor is stopped.
  */
-export function controlRequest(socketPath: string, method: string, params: Record<string, unknown> = {}, opts: { timeoutMs?: number; onEvent?: (e: unknown) => void } = {}): Promise<unknown> {
+export function controlRequest(socketPath: string, method: string, params: Record<string, unknown> = {}, opts: { timeoutMs?: number; onEvent?: (e: unknown) => void; signal?: AbortSignal } = {}): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return resolve(undefined);
     const sock = net.connect(socketPath);
     let buf = '';
     let done = false;
@@ -19,11 +22,14 @@ export function controlRequest(socketPath: string, method: string, params: Recor
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       sock.destroy();
       if (err) reject(err);
       else resolve(result);
     };
     const timer = opts.timeoutMs ? setTimeout(() => finish(new ControlRequestError(`no answer from ${socketPath} within ${opts.timeoutMs} ms`, 'timeout')), opts.timeoutMs) : undefined;
+    const onAbort = () => finish(undefined, undefined);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     sock.setEncoding('utf8');
     sock.once('connect', () => sock.write(JSON.stringify({ id: 1, method, params }) + '\n'));
     sock.on('error', (e: NodeJS.ErrnoException) => {

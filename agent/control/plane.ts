@@ -8,6 +8,7 @@ import { RemoteConfig } from './remote-config.js';
 import { ControlServer, ControlError } from './server.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { cpuProfile, heapSnapshot } from './debug.js';
+import { registerDiagnostics } from './diagnostics.js';
 
 /**
  * Everything that manages the daemon rather than moves data: remote config, SIGHUP reload, the
@@ -53,6 +54,7 @@ export class ControlPlane {
     const debugDir = () => path.join(agent.config.agent.dataDir, 'debug');
     s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', (p, ctx) => cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
     s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', () => heapSnapshot(debugDir()));
+    registerDiagnostics(s);
     const control = agent.config.control;
     try {
       await s.listen(control.socket);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Clock } from '../../agent/clock.js';
 import { Breaker } from './breaker.js';
 import { ModbusRequestError } from './errors.js';
@@ -50,6 +51,8 @@ const STALE_MS = 5000;
  */
 export class Bus {
   private readonly queue: Job[] = [];
+  /** Diagnostics waiting for the line (control socket `modbus.read`): run between polls. */
+  private readonly turns: { run: () => Promise<void>; fail: (e: Error) => void }[] = [];
   private pumping = false;
   private readonly clients = new Set<BusClient>();
   readonly breakers = new Map<number, Breaker>();
@@ -79,6 +82,46 @@ export class Bus {
 
   get queueDepth(): number {
     return this.queue.length;
+  }
+
+  /** Diagnostics waiting for their turn on the line. */
+  get turnsWaiting(): number {
+    return this.turns.length;
+  }
+
+  /**
+   * Runs `fn` alone on the line, between two queued polls, after the inter-frame gap: a diagnostic
+   * read by the control socket never overlaps the sources' requests. Rejects if the bus closes first.
+   */
+  exclusive<T>(fn: (t: Transport) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.turns.push({
+        run: async () => {
+          const wait = this.lastDoneAt + this.settings().interFrameDelay - this.clock.mono();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          try {
+            resolve(await fn(this.transport));
+          } catch (e) {
+            reject(e);
+          } finally {
+            this.lastDoneAt = this.clock.mono();
+          }
+        },
+        fail: reject,
+      });
+      this.kick();
+    });
+  }
+
+  /** Timeout, retries and inter-frame delay of the sources on this bus (the most patient), for diagnostics. */
+  settings(): { timeout: number; retries: number; interFrameDelay: number } {
+    const s = { timeout: 0, retries: 0, interFrameDelay: 0 };
+    for (const c of this.clients) {
+      s.timeout = Math.max(s.timeout, c.timeout);
+      s.retries = Math.max(s.retries, c.retries);
+      s.interFrameDelay = Math.max(s.interFrameDelay, c.interFrameDelay);
+    }
+    return s;
   }
 
   breaker(unit: number): Breaker {
@@ -114,6 +157,7 @@ export class Bus {
     this.timer = undefined;
     this.clients.clear();
     this.queue.length = 0;
+    for (const t of this.turns.splice(0)) t.fail(new Error(`${this.key} closed (source stopped or reconfigured)`));
     await this.transport.close();
   }
 
@@ -159,13 +203,19 @@ export class Bus {
   };
 
   private kick(): void {
-    if (!this.pumping && this.queue.length > 0) void this.pump();
+    if (!this.pumping && (this.queue.length > 0 || this.turns.length > 0)) void this.pump();
   }
 
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || this.turns.length > 0) {
+        // A waiting diagnostic goes next: it is one request an operator is watching for.
+        const turn = this.turns.shift();
+        if (turn) {
+          await turn.run();
+          continue;
+        }
         const job = this.queue.shift()!;
         const br = this.breakers.get(job.unitId);
         if (br?.open && !job.deferred && this.queue.length > 0 && br.allows(this.clock.mono())) {
@@ -295,5 +345,25 @@ export async function releaseBus(bus: Bus, c: BusClient): Promise<void> {
   if (bus.detach(c)) {
     buses.delete(bus.key);
     await bus.close();
+  }
+}
+
+/**
+ * The running bus for a serial port (`rtu`, matched by the device it resolves to, so a
+ * /dev/serial/by-id link finds the bus opened as /dev/ttyUSB0) or a TCP host:port. For the
+ * control socket's diagnostics; undefined when no source holds it.
+ */
+export function findBus(target: { port: string } | { host: string; port: number }): { bus: Bus; owner: string; settings: string } | undefined {
+  if ('host' in target) return buses.get(`tcp:${target.host}:${target.port}`);
+  const want = realpath(target.port);
+  for (const [key, b] of buses) if (key.startsWith('rtu:') && realpath(key.slice(4)) === want) return b;
+  return undefined;
+}
+
+function realpath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
   }
 }

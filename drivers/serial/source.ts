@@ -7,16 +7,14 @@ import { Periodic } from '../../agent/periodic.js';
 import { LineFramer } from './framer.js';
 import type { LineParser } from './parsers/index.js';
 import type { SerialConfig } from './schema.js';
+import { fanOut, registerSource, unregisterSource, type LineTap, type Tappable } from './taps.js';
+
+export type { LineTap } from './taps.js';
 
 /** Sensor lines are nearly always ASCII: check in place before paying for a Buffer view. */
 function isAscii(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] > 0x7f) return false;
   return true;
-}
-
-/** Lets `edge-agent serial monitor` see each raw line before the parser does. */
-export interface LineTap {
-  line(raw: Buffer): void;
 }
 
 type PortOptions = ConstructorParameters<typeof SerialPort>[0];
@@ -41,7 +39,7 @@ const realPort: PortFactory = (o) => new SerialPort(o);
  * `overlong`, `encoding` (invalid UTF-8), `partial` (first line after open), `no-match`,
  * `parse`, `checksum`, `timeout` (query mode), `open`, `disconnected`, `io`.
  */
-export class SerialSource implements Driver {
+export class SerialSource implements Driver, Tappable {
   private port: PortLike | undefined;
   private readonly framer: LineFramer;
   private readonly backoff: Backoff;
@@ -61,34 +59,61 @@ export class SerialSource implements Driver {
   private bytesIn = 0;
   private reads = 0;
   private opens = 0;
+  /** Monitors watching the lines (usually none: then `tap` is undefined and costs a check per line). */
+  private taps: LineTap[] = [];
+  private tap: LineTap | undefined;
 
   constructor(
     private readonly cfg: SerialConfig,
     private readonly ctx: SourceContext,
     private readonly parser: LineParser,
-    private readonly tap?: LineTap,
+    tap?: LineTap,
     private readonly makePort: PortFactory = realPort,
   ) {
+    if (tap) this.addTap(tap);
     this.framer = new LineFramer(Buffer.from(cfg.delimiter, 'utf8'), cfg.maxLineLength, {
       line: this.onLine,
       overlong: (bytes) => {
         this.firstLine = false;
-        this.ctx.error('overlong', `line of ${bytes}+ bytes exceeds maxLineLength ${this.cfg.maxLineLength}: dropped up to the next delimiter ${JSON.stringify(this.cfg.delimiter)} (is the delimiter right?)`);
+        this.lineError('overlong', `line of ${bytes}+ bytes exceeds maxLineLength ${this.cfg.maxLineLength}: dropped up to the next delimiter ${JSON.stringify(this.cfg.delimiter)} (is the delimiter right?)`);
       },
     });
     this.backoff = new Backoff(cfg.reconnectMin, cfg.reconnectMax, Math.random, Math.min(100, cfg.reconnectMin));
     this.querySend = cfg.query ? Buffer.from(cfg.query.send, 'utf8') : undefined;
   }
 
+  get sourceId(): string {
+    return this.ctx.sourceId;
+  }
+
+  get portPath(): string {
+    return this.cfg.port;
+  }
+
+  /** Watch the lines this source reads; returns the function that stops watching. */
+  addTap(t: LineTap): () => void {
+    this.taps = [...this.taps, t];
+    this.tap = fanOut(this.taps);
+    return () => {
+      this.taps = this.taps.filter((x) => x !== t);
+      this.tap = fanOut(this.taps);
+    };
+  }
+
   async open(): Promise<void> {
     if (!this.closed) return;
     this.closed = false;
+    registerSource(this);
     this.ctx.setState('starting', this.cfg.port);
     this.connect();
     if (this.cfg.query) this.query = new Periodic(this.cfg.query.every, this.ask, this.ctx.clock).start(0);
   }
 
   async close(): Promise<void> {
+    if (!this.closed) {
+      unregisterSource(this);
+      this.tap?.end?.();
+    }
     this.closed = true;
     this.generation++;
     this.query?.stop();
@@ -178,8 +203,15 @@ export class SerialSource implements Driver {
   }
 
   private readonly emitPoint = (point: string, value: Value): void => {
+    this.tap?.point?.(point, value);
     this.ctx.emit(point, value, undefined, this.lineTs);
   };
+
+  /** A rejected line: counted, and shown to monitors. */
+  private lineError(kind: string, message: string): void {
+    this.tap?.error?.(kind, message);
+    this.ctx.error(kind, message);
+  }
 
   private readonly onLine = (buf: Buffer, start: number, end: number): void => {
     if (end === start) return; // blank lines carry nothing; not worth an error
@@ -189,12 +221,12 @@ export class SerialSource implements Driver {
     this.tap?.line(buf.subarray(start, end));
     this.endQuery();
     if (!isAscii(buf, start, end) && !isUtf8(buf.subarray(start, end))) {
-      this.ctx.error(first ? 'partial' : 'encoding', `invalid UTF-8 in line: ${buf.subarray(start, Math.min(end, start + 32)).toString('hex')}${end - start > 32 ? '…' : ''}`);
+      this.lineError(first ? 'partial' : 'encoding', `invalid UTF-8 in line: ${buf.subarray(start, Math.min(end, start + 32)).toString('hex')}${end - start > 32 ? '…' : ''}`);
       return;
     }
     const text = buf.toString('utf8', start, end);
     this.lineTs = this.ctx.clock.now();
     const fail = this.parser.parse(text, this.emitPoint);
-    if (fail) this.ctx.error(first ? 'partial' : fail.kind, first ? `first line after open (likely cut off): ${fail.message}` : fail.message);
+    if (fail) this.lineError(first ? 'partial' : fail.kind, first ? `first line after open (likely cut off): ${fail.message}` : fail.message);
   };
 }

@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import type { Value } from '../../agent/reading.js';
+
+/**
+ * Lets a monitor (`edge-agent serial monitor`, directly or through the daemon's control socket)
+ * see each line a serial source reads, and what its parser made of it. A source without taps
+ * pays one nullable check per line.
+ */
+export interface LineTap {
+  /** A framed line, before parsing (the buffer is reused: copy what you keep). */
+  line(raw: Buffer): void;
+  /** A point the parser made of the line just tapped. */
+  point?(name: string, value: Value): void;
+  /** Why the line just tapped was rejected (or, for `overlong`, bytes dropped up to a delimiter). */
+  error?(kind: string, message: string): void;
+  /** The source closed (daemon stopping or reconfigured): no more lines come. */
+  end?(): void;
+}
+
+/** What the registry needs of a running serial source. */
+export interface Tappable {
+  readonly sourceId: string;
+  readonly portPath: string;
+  addTap(t: LineTap): () => void;
+}
+
+/** Serial sources running in this process, for the control socket's `serial.monitor`. */
+const running = new Set<Tappable>();
+
+export function registerSource(s: Tappable): void {
+  running.add(s);
+}
+
+export function unregisterSource(s: Tappable): void {
+  running.delete(s);
+}
+
+/**
+ * The running source with this id, or holding this port (matched by the device it resolves to,
+ * so a /dev/serial/by-id link finds the source configured as /dev/ttyUSB0).
+ */
+export function findSerialSource(q: { source?: string; port?: string }): Tappable | undefined {
+  if (q.source !== undefined) {
+    for (const s of running) if (s.sourceId === q.source) return s;
+    return undefined;
+  }
+  if (q.port === undefined) return undefined;
+  const want = realpath(q.port);
+  for (const s of running) if (realpath(s.portPath) === want) return s;
+  return undefined;
+}
+
+function realpath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Several monitors on one source: one tap that forwards to each. */
+export function fanOut(taps: readonly LineTap[]): LineTap | undefined {
+  if (taps.length <= 1) return taps[0];
+  return {
+    line: (raw) => { for (const t of taps) t.line(raw); },
+    point: (n, v) => { for (const t of taps) t.point?.(n, v); },
+    error: (k, m) => { for (const t of taps) t.error?.(k, m); },
+    end: () => { for (const t of taps) t.end?.(); },
+  };
+}
