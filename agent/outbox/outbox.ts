@@ -72,6 +72,9 @@ interface HeldBatch { seq: number; n: number; ts: number; firstTs: number; paylo
  * never written at all. A stored batch is deleted only after the broker acknowledged it.
  * The uplink reads stored batches, then the ones held in memory, oldest first (`next`).
  */
+/** On-disk format of outbox.db (PRAGMA user_version); bump with a migration in setup(). */
+export const OUTBOX_FORMAT = 1;
+
 /** Pending fragment bytes that trigger an early cut into batches (see add()). */
 const PENDING_CUT_BYTES = 1024 * 1024;
 
@@ -178,13 +181,20 @@ export class Outbox {
     db.pragma('synchronous = FULL');
     // Checkpoint copies WAL pages into the database file: every page is written twice. A larger
     // autocheckpoint lets a page rewritten by many flushes (the batches table's leaf, meta) be
-    // copied once per checkpoint; measured in docs-store-forward.md. The WAL file is truncated back
+    // copied once per checkpoint; measured in agent/outbox/README.md. The WAL file is truncated back
     // to journal_size_limit after a checkpoint so a burst does not keep eating the card.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     // better-sqlite3 defaults to a 16 MiB page cache; the outbox is written and read front to
     // back, so a small cache costs nothing and keeps RSS flat while a backlog drains.
     db.pragma('cache_size = -2048');
+    // The file format is numbered (SQLite user_version) so an upgraded agent can migrate an old
+    // backlog and a downgraded one refuses a newer file instead of misreading or rewriting it.
+    // 0 = written before formats were numbered: the same tables as format 1.
+    const format = db.pragma('user_version', { simple: true }) as number;
+    if (format > OUTBOX_FORMAT) {
+      throw new Error(`outbox format ${format} was written by a newer edge-agent (this one reads format ${OUTBOX_FORMAT}); the file is left untouched: upgrade edge-agent again, or move the file away to start a new outbox`);
+    }
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS batches (
@@ -197,6 +207,7 @@ export class Outbox {
         payload BLOB NOT NULL
       );
     `);
+    if (format < OUTBOX_FORMAT) db.pragma(`user_version = ${OUTBOX_FORMAT}`);
     const get = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: number } | undefined)?.value;
     const maxSeq = (db.prepare('SELECT max(seq) AS m FROM batches').get() as { m: number | null }).m ?? 0;
     // Batches cut while the disk was away already own seqs: never hand one out twice.

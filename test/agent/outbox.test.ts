@@ -209,3 +209,43 @@ test('deferWrites: a failed write renumbers only unpublished batches, payload an
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
   o.close();
 });
+
+test('upgrade: a backlog written before formats were numbered is read and sent as it was', () => {
+  const dir = tempDir();
+  // The layout of the first release (no user_version), written by hand, not by the Outbox class.
+  const db = new Database(`${dir}/outbox.db`);
+  db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE batches (seq INTEGER PRIMARY KEY, n INTEGER NOT NULL, bytes INTEGER NOT NULL, first_ts INTEGER NOT NULL, created INTEGER NOT NULL, thinned INTEGER NOT NULL DEFAULT 0, payload BLOB NOT NULL);`);
+  const payload = '{"agent":"a1","seq":41,"ts":1,"readings":[{"source":"s","point":"p","ts":1,"value":7}]}';
+  db.prepare('INSERT INTO batches VALUES (41, 1, ?, 1, 1, 0, ?)').run(payload.length, Buffer.from(payload));
+  db.prepare("INSERT INTO meta VALUES ('next_seq', 42)").run();
+  db.close();
+  const o = open(dir);
+  const b = o.next(0, 10);
+  assert.deepEqual(b.map((x) => [x.seq, x.payload.toString()]), [[41, payload]]);
+  o.add(r(1));
+  o.flush(true);
+  assert.ok(o.next(41, 10)[0].seq > 41, 'new batches continue after the old seq');
+  o.close();
+  const check = new Database(`${dir}/outbox.db`, { readonly: true });
+  assert.equal(check.pragma('user_version', { simple: true }), 1, 'format number written');
+  check.close();
+});
+
+test('downgrade: an outbox of a newer format is refused with a clear error and left untouched', () => {
+  const dir = tempDir();
+  const db = new Database(`${dir}/outbox.db`);
+  db.exec('CREATE TABLE future (x)');
+  db.pragma('user_version = 99');
+  db.close();
+  const o = open(dir);
+  assert.match(o.stats().writeError ?? '', /format 99 was written by a newer edge-agent/);
+  o.add(r(1));
+  o.flush();
+  assert.equal(o.stats().heldBatches, 1, 'readings wait in memory instead');
+  o.close();
+  const check = new Database(`${dir}/outbox.db`, { readonly: true });
+  assert.equal(check.pragma('user_version', { simple: true }), 99);
+  assert.deepEqual(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all(), [{ name: 'future' }], 'no table added');
+  check.close();
+});
