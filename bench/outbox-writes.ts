@@ -63,5 +63,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       out[`${mode}_ckpt${autocheckpoint}`] = measure({ perFlush, flushes, mode, dir, autocheckpoint });
     }
   }
-  console.log(JSON.stringify({ name: 'outbox-writes', perFlush, flushes, figures: out }, null, 1));
+  console.log(JSON.stringify({ name: 'outbox-writes', perFlush, flushes, figures: out }));
 }

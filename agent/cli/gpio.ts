@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from './common.js';
 import { parseDuration } from '../config/units.js';
-import { createLogger } from '../log.js';
+import { createLogger, preparePretty } from '../log.js';
 import { systemClock } from '../clock.js';
 import type { SourceContext } from '../../drivers/types.js';
 import { chooseBackend } from '../../drivers/gpio/choose.js';
@@ -80,6 +80,7 @@ export function register(program: Command): void {
     .option('--count <n>', 'exit after n changes')
     .option('--for <duration>', 'exit after this long')
     .action(async (lineArg: string, o: CommonOpts & { edge: string; debounce: string; pollInterval: string; count?: string; for?: string }) => {
+      await preparePretty();
       const line = parseLine(lineArg);
       if (!['rising', 'falling', 'both'].includes(o.edge)) throw new CliError(`--edge must be rising, falling or both, got ${JSON.stringify(o.edge)}`, 2);
       const debounce = parseMs('--debounce', o.debounce);

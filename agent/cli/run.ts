@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, preparePretty } from '../log.js';
 import { Agent } from '../runtime/agent.js';
 import { effectiveConfig } from '../control/startup.js';
 import { ControlPlane } from '../control/plane.js';
@@ -31,6 +31,7 @@ export function register(program: Command): void {
       const eff = effectiveConfig(loaded);
       const config = eff.config;
       if (opts.mqttUrl) config.uplink.mqtt.url = opts.mqttUrl;
+      await preparePretty();
       const log = createLogger(config.agent.logLevel);
       if (eff.warning) log.warn(eff.warning);
       log.info({ version: eff.version, origin: eff.origin, source: eff.source }, 'config in force');

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { loadSerialPort } from '../../drivers/serialport-loader.js';
 import { CliError } from './common.js';
 import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
@@ -22,7 +23,7 @@ type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
  */
 async function listPorts(): Promise<PortInfo[]> {
   try {
-    return await SerialPort.list();
+    return await (await loadSerialPort()).list();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     process.stderr.write('# udevadm not found: listing /dev without USB details\n');

@@ -3,6 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import type { Agent } from '../runtime/agent.js';
+import { agentHealth, type Health } from './health.js';
 import type { RemoteConfig } from './remote-config.js';
 
 /**
@@ -98,14 +99,8 @@ export class Metrics {
    * Healthy when the data has somewhere to go (link up, or the outbox can hold it: no batches held
    * in memory after failed writes) AND sources work (none configured, or at least one not down).
    */
-  health(): { healthy: boolean; link: string; outboxWritable: boolean; sources: { total: number; down: number } } {
-    const agent = this.agent;
-    const link = agent.uplink.linkState;
-    const outboxWritable = agent.outbox.stats().heldBatches === 0;
-    const total = agent.sources.length;
-    const down = agent.sources.filter((s) => s.currentState === 'down').length;
-    const healthy = (link === 'connected' || outboxWritable) && (total === 0 || down < total);
-    return { healthy, link, outboxWritable, sources: { total, down } };
+  health(): Health {
+    return agentHealth(this.agent);
   }
 
   close(): void {

@@ -6,8 +6,8 @@ import type { UplinkHooks } from '../uplink/mqtt-uplink.js';
 import type { Agent } from '../runtime/agent.js';
 import { RemoteConfig } from './remote-config.js';
 import { ControlServer, ControlError } from './server.js';
-import { Metrics, serveMetrics } from './metrics.js';
-import { cpuProfile, heapSnapshot } from './debug.js';
+import type { Metrics } from './metrics.js';
+import { agentHealth } from './health.js';
 import { registerDiagnostics } from './diagnostics.js';
 
 /**
@@ -52,8 +52,8 @@ export class ControlPlane {
     });
     s.register('health', 'what /healthz answers', () => this.health());
     const debugDir = () => path.join(agent.config.agent.dataDir, 'debug');
-    s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', (p, ctx) => cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
-    s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', () => heapSnapshot(debugDir()));
+    s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', async (p, ctx) => (await import('./debug.js')).cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
+    s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', async () => (await import('./debug.js')).heapSnapshot(debugDir()));
     registerDiagnostics(s);
     const control = agent.config.control;
     try {
@@ -63,9 +63,11 @@ export class ControlPlane {
       // The daemon's job is the data: a control socket problem is logged, not fatal.
       this.log.error({ socket: control.socket, err: (e as Error).message }, 'control socket unavailable; `edge-agent status` will not work');
     }
-    this.metrics = new Metrics(agent, this.remote);
     if (control.metrics) {
       try {
+        // prom-client is loaded only when metrics are asked for: start time and heap on boards without.
+        const { Metrics, serveMetrics } = await import('./metrics.js');
+        this.metrics = new Metrics(agent, this.remote);
         this.http = await serveMetrics(this.metrics, control.metrics.listen, this.log);
       } catch (e) {
         this.log.error({ listen: control.metrics.listen, err: (e as Error).message }, 'metrics endpoint unavailable');
@@ -74,13 +76,13 @@ export class ControlPlane {
   }
 
   health() {
-    if (!this.metrics) throw new ControlError('not started', 'starting');
-    return this.metrics.health();
+    if (!this.agent) throw new ControlError('not started', 'starting');
+    return agentHealth(this.agent);
   }
 
   status() {
     const agent = this.agent!;
-    return { ...agent.status(), configState: this.remote.state ?? null, health: this.metrics?.health() };
+    return { ...agent.status(), configState: this.remote.state ?? null, health: agentHealth(agent) };
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,5 @@
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { loadSerialPort, serialPortClass } from '../serialport-loader.js';
 import { crc16 } from './crc.js';
 import { ModbusRequestError, exceptionError } from './errors.js';
 import { Pending, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
@@ -82,7 +83,12 @@ export class RtuTransport implements Transport {
 
   private connect(): void {
     if (this.closed) return;
-    const port = new SerialPort({
+    const SerialPortCtor = serialPortClass();
+    if (!SerialPortCtor) {
+      loadSerialPort().then(() => this.connect(), (e: Error) => this.onState?.(false, `cannot load serialport: ${e.message}`));
+      return;
+    }
+    const port = new SerialPortCtor({
       path: this.s.path,
       baudRate: this.s.baudRate,
       parity: this.s.parity,

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { loadSerialPort, serialPortClass } from '../serialport-loader.js';
 import type { Driver, SourceContext } from '../types.js';
 import type { Value } from '../../agent/reading.js';
 import { Backoff } from '../../agent/uplink/backoff.js';
@@ -30,7 +31,7 @@ export interface PortLike {
 }
 /** How a port object is made: the real one, or serialport's SerialPortMock in unit tests. */
 export type PortFactory = (o: PortOptions) => PortLike;
-const realPort: PortFactory = (o) => new SerialPort(o);
+const realPort: PortFactory = (o) => new (serialPortClass()!)(o);
 
 /**
  * A line-oriented serial sensor: frames bytes into lines, parses each into points, and keeps
@@ -133,6 +134,10 @@ export class SerialSource implements Driver, Tappable {
   private connect(): void {
     this.retryTimer = undefined;
     if (this.closed) return;
+    if (this.makePort === realPort && !serialPortClass()) {
+      loadSerialPort().then(() => this.connect(), (e: Error) => this.ctx.error('open', `cannot load serialport: ${e.message}`));
+      return;
+    }
     const { port: path, baudRate, dataBits, parity, stopBits } = this.cfg;
     let port: PortLike;
     try {
