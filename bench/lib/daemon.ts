@@ -17,7 +17,7 @@ export function unitNodeFlags(): string[] {
   try {
     const unit = fs.readFileSync(path.join(REPO, 'systemd', 'edge-agent.service'), 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-    return exec.split(/\s+/).filter((a) => a.startsWith('--') && !['--config'].includes(a) && /^--(max|v8|single|optimize|expose|stack|jitless|lite|no-)/.test(a));
+    return exec.split(/\s+/).filter((a) => a.startsWith('--') && !['--config'].includes(a) && /^--(max|v8|single|optimize|expose|stack|jitless|lite|no-|enable-source-maps)/.test(a));
   } catch {
     return [];
   }
