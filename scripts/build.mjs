@@ -1,7 +1,8 @@
 // esbuild: the daemon and CLI as one ESM file; native addons stay external (they ship beside it).
 // Minified for the board's SD card and start-up parse time, but with keepNames (class and
-// function names survive in stack traces and logs) and a source map (`node --enable-source-maps`,
-// as the systemd unit runs it, maps traces back to the TypeScript sources).
+// function names survive in stack traces and logs) and a source map: `edge-agent debug trace`
+// maps a trace from the journal back to the TypeScript sources (the CLI wrapper also runs with
+// --enable-source-maps; the daemon does not, to save memory).
 import { build } from 'esbuild';
 import fs from 'node:fs';
 
