@@ -32,13 +32,24 @@ for (const name of files) {
   process.stderr.write(`  ${results.at(-1) && JSON.stringify(results.at(-1))}\n`);
 }
 
+// Running a subset (`npm run bench -- e2e`) updates those entries and keeps the others.
+const outDir = path.join(here, 'results');
+const previous = (() => {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(outDir, 'report.json'), 'utf8')) as { results: Record<string, unknown>[] }).results;
+  } catch {
+    return [];
+  }
+})();
+const merged = [...previous.filter((p) => !results.some((r) => r.name === p.name)), ...results]
+  .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+
 const report = {
   machine: `${os.cpus().length}x ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}`,
   node: process.version,
   date: new Date().toISOString(),
-  results,
+  results: merged,
 };
-const outDir = path.join(here, 'results');
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
 
@@ -46,7 +57,7 @@ fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(report, null, 
 const cells = (o: unknown) => o && typeof o === 'object'
   ? Object.entries(o as Record<string, unknown>).filter(([k]) => k !== 'what').map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')
   : '';
-const rows = results.map((r) => `| ${r.name} | ${r.error ? `error: ${r.error}` : cells(r.figures)} | ${cells(r.baseline)} | ${r.ratio ?? ''} |`);
+const rows = merged.map((r) => `| ${r.name} | ${r.error ? `error: ${r.error}` : cells(r.figures)} | ${cells(r.baseline)} | ${r.ratio ?? ''} |`);
 const md = `Machine: ${report.machine}, Node ${report.node}, ${report.date.slice(0, 10)}\n\n| bench | figures | same-run baseline | ratio |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`;
 fs.writeFileSync(path.join(outDir, 'report.md'), md);
 process.stdout.write(md);
