@@ -57,7 +57,7 @@ export function register(program: Command): void {
         ['payload', `${s.payloadBytes} bytes`],
         ['on disk', `${s.fileBytes} bytes (db + wal)`],
         ['oldest reading', s.oldest ?? '-'],
-        ['seq', s.rows ? `${s.firstSeq}..${s.lastSeq} (next ${s.nextSeq})` : `next ${s.nextSeq ?? 1}`],
+        ['seq', s.rows ? `${s.firstSeq}..${s.lastSeq} (a restart continues at ${s.nextSeq})` : `a restart continues at ${s.nextSeq ?? 1}`],
         ['dropped (overflow)', String(s.droppedOverflow)],
         ['dropped (thinned)', String(s.droppedThinned)],
         ['dropped (memory)', String(s.droppedMemory)],

@@ -33,4 +33,13 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+// `edge-agent buffer stats | head`: a reader that goes away early is not a failure of ours. (Not
+// for `run`: the daemon logs through pino's own fd writer, and its stdout is the journal.)
+if (process.argv[2] !== 'run') {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 main(process.argv);
