@@ -2,7 +2,7 @@ import type { SerialPort } from 'serialport';
 import { loadSerialPort, serialPortClass } from '../serialport-loader.js';
 import { crc16 } from './crc.js';
 import { ModbusRequestError, exceptionError } from './errors.js';
-import { Pending, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
+import { Pending, TransportBase, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
 
 export interface SerialSettings {
   path: string;
@@ -30,19 +30,12 @@ export function charTimeMs(s: Pick<SerialSettings, 'baudRate' | 'parity' | 'data
  * frame must match the unit id, function code, byte count and CRC of the request in flight,
  * else it is dropped byte by byte until a valid frame lines up.
  */
-export class RtuTransport implements Transport {
+export class RtuTransport extends TransportBase implements Transport {
   readonly label: string;
   readonly data = Buffer.alloc(256);
-  staleFrames = 0;
-  onState?: (up: boolean, detail: string) => void;
   private port: SerialPort | undefined;
-  private isConnected = false;
-  private closed = true;
-  private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private rx = Buffer.alloc(1024);
   private rxLen = 0;
-  private pending: Pending | undefined;
   /** Set after a timeout or garbage: the next send waits for a silent line first. */
   private dirty = false;
   private lastRxAt = 0;
@@ -53,35 +46,13 @@ export class RtuTransport implements Transport {
   private readonly silenceMs: number;
 
   constructor(private readonly s: SerialSettings, private readonly opts: { reconnect?: boolean } = {}) {
+    super();
     this.label = s.path;
     // Long enough for a slow slave's late frame to finish arriving, short enough not to starve the bus.
     this.silenceMs = Math.max(20, 10 * charTimeMs(s));
   }
 
-  get connected(): boolean {
-    return this.isConnected;
-  }
-
-  open(): void {
-    if (!this.closed) return;
-    this.closed = false;
-    this.connect();
-  }
-
-  connectOnce(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const prev = this.onState;
-      this.onState = (up, detail) => {
-        this.onState = prev;
-        prev?.(up, detail);
-        if (up) resolve();
-        else reject(new Error(detail));
-      };
-      this.open();
-    });
-  }
-
-  private connect(): void {
+  protected connect(): void {
     if (this.closed) return;
     const SerialPortCtor = serialPortClass();
     if (!SerialPortCtor) {
@@ -197,14 +168,6 @@ export class RtuTransport implements Transport {
       await new Promise((r) => setTimeout(r, wait));
     }
     this.dirty = false;
-  }
-
-  private failPending(err: ModbusRequestError): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
-    clearTimeout(p.timer);
-    p.reject(err);
   }
 
   private onData(chunk: Buffer): void {

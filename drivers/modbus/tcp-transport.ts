@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { ModbusRequestError, exceptionError } from './errors.js';
-import { Pending, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
+import { Pending, TransportBase, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
 
 const MAX_ADU = 260;
 
@@ -10,54 +10,24 @@ const MAX_ADU = 260;
  * is counted and dropped, so ids never get out of step (the classic "transaction id does not
  * match" trap of clients that read the next frame blindly).
  */
-export class TcpTransport implements Transport {
+export class TcpTransport extends TransportBase implements Transport {
   readonly label: string;
   readonly data = Buffer.alloc(MAX_ADU);
-  staleFrames = 0;
-  onState?: (up: boolean, detail: string) => void;
   private socket: net.Socket | undefined;
-  private isConnected = false;
-  private closed = true;
-  private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private rx = Buffer.alloc(4096);
   private rxLen = 0;
   private tid = 0;
-  private pending: Pending | undefined;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly opts: { reconnect?: boolean; connectTimeoutMs?: number } = {},
   ) {
+    super();
     this.label = `${host}:${port}`;
   }
 
-  get connected(): boolean {
-    return this.isConnected;
-  }
-
-  open(): void {
-    if (!this.closed) return;
-    this.closed = false;
-    this.connect();
-  }
-
-  /** Connects once; resolves when connected, rejects on failure (CLI use, no reconnect). */
-  connectOnce(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const prev = this.onState;
-      this.onState = (up, detail) => {
-        this.onState = prev;
-        prev?.(up, detail);
-        if (up) resolve();
-        else reject(new Error(detail));
-      };
-      this.open();
-    });
-  }
-
-  private connect(): void {
+  protected connect(): void {
     if (this.closed) return;
     const s = net.connect({ host: this.host, port: this.port });
     this.socket = s;
@@ -137,14 +107,6 @@ export class TcpTransport implements Transport {
     }, timeoutMs);
     s.write(req);
     return p.promise;
-  }
-
-  private failPending(err: ModbusRequestError): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
-    clearTimeout(p.timer);
-    p.reject(err);
   }
 
   private onData(chunk: Buffer): void {

@@ -58,3 +58,52 @@ export class Pending {
 export function disconnectedError(label: string): ModbusRequestError {
   return new ModbusRequestError('disconnected', `${label} not connected`);
 }
+
+/**
+ * What both transports share: connection state, open/connectOnce, the reconnect attempt counter
+ * and the one pending request. Subclasses supply connect() (serial port or socket).
+ */
+export abstract class TransportBase {
+  abstract readonly label: string;
+  staleFrames = 0;
+  onState?: (up: boolean, detail: string) => void;
+  protected isConnected = false;
+  protected closed = true;
+  protected attempt = 0;
+  protected retryTimer: NodeJS.Timeout | undefined;
+  protected pending: Pending | undefined;
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  open(): void {
+    if (!this.closed) return;
+    this.closed = false;
+    this.connect();
+  }
+
+  /** Connects once; resolves when connected, rejects on failure (CLI use, no reconnect). */
+  connectOnce(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const prev = this.onState;
+      this.onState = (up, detail) => {
+        this.onState = prev;
+        prev?.(up, detail);
+        if (up) resolve();
+        else reject(new Error(detail));
+      };
+      this.open();
+    });
+  }
+
+  protected abstract connect(): void;
+
+  protected failPending(err: ModbusRequestError): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+}
