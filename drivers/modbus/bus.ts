@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import type { Clock } from '../../agent/clock.js';
 import { Breaker } from './breaker.js';
 import { ModbusRequestError } from './errors.js';
 import type { PlannedRequest, PlanPoint } from './planner.js';
 import type { Transport } from './transport.js';
+import { devicePath } from '../device-path.js';
 
 /** A planned request as the bus queues it: the plan plus who asked and whether it is queued. */
 export interface Job<P extends PlanPoint = PlanPoint> extends PlannedRequest<P> {
@@ -355,15 +355,7 @@ export async function releaseBus(bus: Bus, c: BusClient): Promise<void> {
  */
 export function findBus(target: { port: string } | { host: string; port: number }): { bus: Bus; owner: string; settings: string } | undefined {
   if ('host' in target) return buses.get(`tcp:${target.host}:${target.port}`);
-  const want = realpath(target.port);
-  for (const [key, b] of buses) if (key.startsWith('rtu:') && realpath(key.slice(4)) === want) return b;
+  const want = devicePath(target.port);
+  for (const [key, b] of buses) if (key.startsWith('rtu:') && devicePath(key.slice(4)) === want) return b;
   return undefined;
-}
-
-function realpath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
 }

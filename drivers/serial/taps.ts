@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import type { Value } from '../../agent/reading.js';
+import { devicePath } from '../device-path.js';
 
 /**
  * Lets a monitor (`edge-agent serial monitor`, directly or through the daemon's control socket)
@@ -45,17 +45,9 @@ export function findSerialSource(q: { source?: string; port?: string }): Tappabl
     return undefined;
   }
   if (q.port === undefined) return undefined;
-  const want = realpath(q.port);
-  for (const s of running) if (realpath(s.portPath) === want) return s;
+  const want = devicePath(q.port);
+  for (const s of running) if (devicePath(s.portPath) === want) return s;
   return undefined;
-}
-
-function realpath(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
-  }
 }
 
 /** Several monitors on one source: one tap that forwards to each. */
