@@ -15,26 +15,13 @@ import { startBroker } from '../test/helpers/broker.js';
 import { BUNDLE, unitNodeFlags } from './lib/daemon.js';
 import { cpuMs, round, sampleRss } from './lib/proc.js';
 import { report } from './lib/report.js';
+import { countingSubscriber } from './lib/subscriber.js';
 
 const SECONDS = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 20;
 const WARMUP_MS = 3000;
 const BATCH = 500;
 const INFLIGHT = 16;
 const BURST = Number(process.argv[process.argv.indexOf("--burst") + 1]) || 600;
-
-/** Counts readings arriving on a topic without parsing whole batches: `"point":` once per reading. */
-async function counter(url: string, topic: string) {
-  const c = await mqtt.connectAsync(url, { clean: true });
-  let readings = 0;
-  let batches = 0;
-  c.on('message', (_t, p) => {
-    batches++;
-    let i = -1;
-    while ((i = p.indexOf('"point":', i + 1)) !== -1) readings++;
-  });
-  await c.subscribeAsync(topic, { qos: 1 });
-  return { get readings() { return readings; }, get batches() { return batches; }, close: () => c.endAsync() };
-}
 
 async function measure(sub: { readings: number }, ms: number): Promise<number> {
   await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -62,7 +49,7 @@ sources:
 ${points}
 control: { socket: ${dir}/agent.sock }
 `);
-  const sub = await counter(url, 'edge/bench-e2e/data');
+  const sub = await countingSubscriber(url, 'edge/bench-e2e/data');
   const proc = spawn(process.execPath, [...unitNodeFlags(), BUNDLE, 'run', '--config', path.join(dir, 'config.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const rss = sampleRss(proc.pid!);
   const cpu0 = cpuMs(proc.pid!);
@@ -77,7 +64,7 @@ control: { socket: ${dir}/agent.sock }
 }
 
 async function rawRun(url: string) {
-  const sub = await counter(url, 'edge/bench-raw/data');
+  const sub = await countingSubscriber(url, 'edge/bench-raw/data');
   const pub = await mqtt.connectAsync(url, { clean: true });
   // Same document shape and size as the daemon's batches.
   const now = Date.now();

@@ -9,11 +9,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import mqtt from 'mqtt';
 import { startBroker } from '../test/helpers/broker.js';
 import { benchDir, startDaemon, stopDaemon, unitNodeFlags } from './lib/daemon.js';
 import { round, sampleRss, writeBytes } from './lib/proc.js';
 import { report } from './lib/report.js';
+import { countingSubscriber } from './lib/subscriber.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -40,32 +40,19 @@ control: { socket: ${dir}/agent.sock }
   return f;
 }
 
-async function subscriber(url: string) {
-  const c = await mqtt.connectAsync(url, { clean: true });
-  const s = { first: 0, readings: 0, bytes: 0, client: c };
-  c.on('message', (_t, p) => {
-    if (!s.first) s.first = performance.now();
-    s.bytes += p.length;
-    let i = -1;
-    while ((i = p.indexOf('"point":', i + 1)) !== -1) s.readings++;
-  });
-  await c.subscribeAsync('edge/bench-fp/data', { qos: 1 });
-  return s;
-}
-
 /** Process start to the first batch at the subscriber (the broker acked it before forwarding). */
 async function startTime(url: string) {
   const runs: number[] = [];
   for (let i = 0; i < 5; i++) {
     const dir = benchDir();
     const cfg = writeConfig(dir, url, sources(10, 100));
-    const sub = await subscriber(url);
+    const sub = await countingSubscriber(url, 'edge/bench-fp/data');
     const t0 = performance.now();
     const p = startDaemon(cfg);
     while (!sub.first && performance.now() - t0 < 10_000) await sleep(2);
     runs.push(sub.first - t0);
     await stopDaemon(p);
-    await sub.client.endAsync();
+    await sub.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const bare: number[] = [];
@@ -81,7 +68,7 @@ async function startTime(url: string) {
 async function disk(url: string, seconds = 30) {
   const dir = benchDir(); // on the real disk (ext4 here), not tmpfs, so write_bytes counts
   const cfg = writeConfig(dir, url, sources(100, 100));
-  const sub = await subscriber(url);
+  const sub = await countingSubscriber(url, 'edge/bench-fp/data');
   const p = startDaemon(cfg);
   await sleep(3000);
   const w0 = writeBytes(p.pid!);
@@ -92,7 +79,7 @@ async function disk(url: string, seconds = 30) {
   const n = sub.readings - r0;
   const payload = sub.bytes - b0;
   await stopDaemon(p);
-  await sub.client.endAsync();
+  await sub.close();
   fs.rmSync(dir, { recursive: true, force: true });
   return { readings: n, writtenBytesPerReading: round(w / n), payloadBytesPerReading: round(payload / n), ratio: round(w / payload, 2) };
 }

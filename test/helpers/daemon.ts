@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { sleep } from './system.js';
+import { onLines, sleep } from './system.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const BUNDLE = path.join(REPO, 'dist', 'edge-agent.mjs');
@@ -40,18 +40,11 @@ export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon
 export function spawnDaemon(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: Record<string, unknown>[] = [];
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        logs.push(JSON.parse(line));
-      } catch {
-        logs.push({ raw: line });
-      }
+  onLines(proc.stdout!, (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      logs.push({ raw: line });
     }
   });
   const d: Daemon = {

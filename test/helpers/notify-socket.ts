@@ -3,6 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { tempDir } from './daemon.js';
 import { waitFor } from './source-context.js';
+import { onLines } from './system.js';
 
 /** Where the receiver runs: Debian's python3 (Node cannot bind an AF_UNIX SOCK_DGRAM socket). */
 export const PYTHON = '/usr/bin/python3';
@@ -32,16 +33,9 @@ export async function fakeNotifySocket(): Promise<{ path: string; messages: Noti
   const proc = spawn(PYTHON, [script, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
   const messages: NotifyMessage[] = [];
   let listening = false;
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line === 'LISTENING') listening = true;
-      else messages.push({ at: performance.now(), fields: line.split('|').filter(Boolean) });
-    }
+  onLines(proc.stdout!, (line) => {
+    if (line === 'LISTENING') listening = true;
+    else messages.push({ at: performance.now(), fields: line.split('|').filter(Boolean) });
   });
   await waitFor(() => listening, 10_000, 'notify receiver listening');
   return {
