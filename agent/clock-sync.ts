@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from './log.js';
-import { silentLogger } from './log.js';
-import { systemClock, type Clock } from './clock.js';
-import { Periodic } from './periodic.js';
+import type { Logger } from '../core/log.js';
+import { silentLogger } from '../core/log.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Periodic } from '../core/periodic.js';
 
 /**
  * Tells whether the wall clock can be trusted, cheaply enough to ask per reading: `unsynced()`

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { Outbox } from '../agent/outbox/outbox.js';
-import { silentLogger } from '../agent/log.js';
+import { silentLogger } from '../core/log.js';
 import { startBroker } from '../test/helpers/broker.js';
 import { freePort, sleep } from '../test/helpers/system.js';
 

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { Outbox } from '../agent/outbox/outbox.js';
-import { silentLogger } from '../agent/log.js';
+import { silentLogger } from '../core/log.js';
 
 export function ioWriteBytes(): { writeBytes: number; wchar: number } {
   const io = fs.readFileSync('/proc/self/io', 'utf8');

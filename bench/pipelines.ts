@@ -16,9 +16,9 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseConfigText } from '../agent/config/load.js';
 import { Router } from '../pipelines/router.js';
-import type { Reading } from '../agent/reading.js';
+import type { Reading } from '../core/reading.js';
 import type { StageContext } from '../pipelines/types.js';
-import { systemClock } from '../agent/clock.js';
+import { systemClock } from '../core/clock.js';
 
 // One core: re-run pinned to CPU 0 when taskset is there (GC helper threads share that core).
 if (process.env.EDGE_BENCH_PINNED === undefined) {

@@ -46,8 +46,8 @@ const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 async function child(device: string): Promise<void> {
   const { serialDriver } = await import('../drivers/serial/index.js');
   const { SourceRunner } = await import('../agent/runtime/source-runner.js');
-  const { silentLogger } = await import('../agent/log.js');
-  const { systemClock } = await import('../agent/clock.js');
+  const { silentLogger } = await import('../core/log.js');
+  const { systemClock } = await import('../core/clock.js');
   const cfg = serialDriver.schema.parse({ id: 'bench', driver: 'serial', port: device, baudRate: 115200, parse: 'kv' });
   let readings = 0;
   let lastSeq = NaN;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { Logger } from '../agent/log.js';
-import type { Clock } from '../agent/clock.js';
-import type { Quality, Value } from '../agent/reading.js';
+import type { Logger } from '../core/log.js';
+import type { Clock } from '../core/clock.js';
+import type { Quality, Value } from '../core/reading.js';
 
 /** Health of a source as shown by `edge-agent status` and /healthz. */
 export type SourceState = 'starting' | 'ok' | 'backing-off' | 'down' | 'stopped';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Emit, Quality, Reading, Value } from '../agent/reading.js';
-import { duration } from '../agent/config/primitives.js';
+import type { Emit, Quality, Reading, Value } from '../core/reading.js';
+import { duration } from '../core/config-primitives.js';
 import { defineStage, type Stage, type StageContext } from './types.js';
 import { PointStates } from './point-state.js';
 

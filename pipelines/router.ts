@@ -1,5 +1,5 @@
-import type { Emit, Reading } from '../agent/reading.js';
-import type { PipelineConfig } from '../agent/config/schema.js';
+import type { Emit, Reading } from '../core/reading.js';
+import type { PipelineConfig } from './schema.js';
 import { stages as registry } from './index.js';
 import { globToRegExp } from './glob.js';
 import type { Stage, StageContext } from './types.js';
@@ -59,16 +59,6 @@ export class Router {
   /** Clean shutdown: stages emit what they hold, front to back so held readings pass later stages. */
   flush(): void {
     for (const { chain } of this.chains) for (const s of chain.stages) s.flush?.();
-  }
-
-  /** Forget cached routes for sources that no longer exist (config change). */
-  forgetSources(keep: ReadonlySet<string>): void {
-    for (const [id, m] of this.cache) {
-      if (!keep.has(id)) {
-        this.routes -= m.size;
-        this.cache.delete(id);
-      }
-    }
   }
 }
 

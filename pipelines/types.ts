@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Emit, Reading } from '../agent/reading.js';
-import type { Clock } from '../agent/clock.js';
+import type { Emit, Reading } from '../core/reading.js';
+import type { Clock } from '../core/clock.js';
 
 /**
  * A pipeline stage. Stages are chained at build time (each gets `next`), so the hot path is

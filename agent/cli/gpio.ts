@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { CliError } from './common.js';
-import { parseDuration } from '../config/units.js';
-import { createLogger, preparePretty } from '../log.js';
-import { systemClock } from '../clock.js';
+import { parseDuration } from '../../core/units.js';
+import { createLogger, preparePretty } from '../../core/log.js';
+import { systemClock } from '../../core/clock.js';
 import type { SourceContext } from '../../drivers/types.js';
 import { chooseBackend } from '../../drivers/gpio/choose.js';
 import { GpioResolveError } from '../../drivers/gpio/sysfs-tree.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliError } from './common.js';
 import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../../core/units.js';
 import { decodeRead, planRead, probeAnswer, type ReadResult, type ReadSpec, type ScanResult } from '../../drivers/modbus/oneshot.js';
 import { DEFAULT_SOCKET, throughDaemon, type TargetOptions } from './control-target.js';
 import { ModbusRequestError } from '../../drivers/modbus/errors.js';

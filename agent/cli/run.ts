@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
-import { createLogger, preparePretty } from '../log.js';
+import { createLogger, preparePretty } from '../../core/log.js';
 import { Agent } from '../runtime/agent.js';
 import { effectiveConfig } from '../control/startup.js';
 import { ControlPlane } from '../control/plane.js';

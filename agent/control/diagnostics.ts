@@ -1,4 +1,4 @@
-import type { Value } from '../reading.js';
+import type { Value } from '../../core/reading.js';
 import { ControlError, type ControlServer } from './server.js';
 import { findBus, type Bus } from '../../drivers/modbus/bus.js';
 import { ModbusRequestError } from '../../drivers/modbus/errors.js';

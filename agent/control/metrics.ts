@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { Agent } from '../runtime/agent.js';
 import { agentHealth, type Health } from './health.js';
 import type { RemoteConfig } from './remote-config.js';

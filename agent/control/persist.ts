@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../../core/atomic-write.js';
 
 /** What survives a restart: the last applied remote config, as pushed (local-only keys not baked in). */
 export interface PersistedConfig {
@@ -13,34 +14,6 @@ export const PERSIST_FILE = 'remote-config.json';
 
 export function persistedPath(dataDir: string): string {
   return path.join(dataDir, PERSIST_FILE);
-}
-
-/**
- * Atomic replace: write a temp file, fsync it, rename over the old one, fsync the folder. A power
- * cut leaves either the old or the new file, never a torn one. Mode 0600: pushes may hold secrets.
- */
-export function writeFileAtomic(file: string, data: string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    /* some filesystems refuse fsync on a directory; the rename is still atomic */
-  }
 }
 
 export function savePersisted(dataDir: string, p: PersistedConfig): void {

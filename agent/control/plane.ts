@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type http from 'node:http';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { UplinkHooks } from '../uplink/mqtt-uplink.js';
 import type { Agent } from '../runtime/agent.js';

@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { Config } from '../config/schema.js';
 import { loadConfigFile, ConfigInvalidError, type LoadedConfig } from '../config/load.js';
 import { formatError } from '../config/errors.js';

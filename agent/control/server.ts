@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 
 /** Context of one request: stream events (monitors, progress) and learn when the client went away. */
 export interface RequestContext {

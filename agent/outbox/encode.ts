@@ -1,4 +1,4 @@
-import type { Reading } from '../reading.js';
+import type { Reading } from '../../core/reading.js';
 
 /**
  * Encodes readings into the SPEC batch JSON by string building: JSON.stringify of a whole
@@ -40,10 +40,5 @@ export class BatchEncoder {
   /** The same batch under another seq (renumbering a batch that was never published). */
   reseq(payload: string, seq: number): string {
     return this.head + seq + payload.slice(payload.indexOf(',', this.head.length));
-  }
-
-  /** Bytes the batch envelope adds around its readings (for maxBytes accounting). */
-  envelopeBytes(seq: number, ts: number): number {
-    return Buffer.byteLength(this.head) + String(seq).length + String(ts).length + 19;
   }
 }

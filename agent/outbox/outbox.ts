@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import type { Logger } from '../log.js';
-import type { Reading } from '../reading.js';
+import type { Logger } from '../../core/log.js';
+import type { StoredBatch, BatchSource } from '../../core/batch.js';
+import type { Reading } from '../../core/reading.js';
 import { BatchEncoder } from './encode.js';
 import { thinBatches } from './thin.js';
 
@@ -27,11 +28,7 @@ export interface OutboxOptions {
   now?: () => number;
 }
 
-export interface StoredBatch {
-  seq: number;
-  n: number;
-  payload: Buffer;
-}
+export type { StoredBatch } from '../../core/batch.js';
 
 export interface OutboxCounters {
   readingsIn: number;
@@ -78,7 +75,7 @@ export const OUTBOX_FORMAT = 1;
 /** Pending fragment bytes that trigger an early cut into batches (see add()). */
 const PENDING_CUT_BYTES = 1024 * 1024;
 
-export class Outbox {
+export class Outbox implements BatchSource {
   readonly file: string;
   /** Undefined while the data dir cannot be opened (then everything lives in `unsaved`). */
   private db: Database.Database | undefined;
@@ -117,7 +114,6 @@ export class Outbox {
   private refusingNew = false;
   readonly counters: OutboxCounters;
   /** Monotonic-ish progress marker for the watchdog: wall ms of the last flush attempt that finished. */
-  lastFlushAt = 0;
 
   private stmt!: {
     insert: Database.Statement;
@@ -134,7 +130,6 @@ export class Outbox {
     this.file = path.join(opts.dataDir, 'outbox.db');
     this.now = opts.now ?? Date.now;
     this.enc = new BatchEncoder(opts.agentId);
-    this.encoder = this.enc;
     this.counters = {
       readingsIn: 0, readingsStored: 0, readingsSent: 0, batchesStored: 0, batchesAcked: 0,
       droppedOverflow: 0, droppedThinned: 0, droppedMemory: 0, writeErrors: 0,
@@ -234,9 +229,6 @@ export class Outbox {
     this.recount();
   }
 
-  /** Exposed for `thin` and tests. */
-  readonly encoder: BatchEncoder;
-
   /** Hot path: encode once and hold until the next flush. */
   add(r: Reading): void {
     const f = this.enc.reading(r);
@@ -250,15 +242,6 @@ export class Outbox {
     if (this.pendingBytes >= PENDING_CUT_BYTES) this.cutBatches();
   }
 
-  get pendingCount(): number {
-    return this.pending.length;
-  }
-
-  /** True while readings cannot reach the disk (they are held in memory). */
-  get degraded(): boolean {
-    return this.lastWriteError !== '';
-  }
-
   /**
    * Cut pending readings into batches and commit, in ONE transaction, the batches due for the disk
    * (all of them, or with deferWrites those not acknowledged since the previous flush), the
@@ -270,14 +253,12 @@ export class Outbox {
     this.cutBatches();
     if (!this.db && (performance.now() - this.lastOpenAttempt < REOPEN_INTERVAL_MS || !this.tryOpen())) {
       this.boundMemory();
-      this.lastFlushAt = this.now();
       return;
     }
     const db = this.db!;
     const due = !this.opts.deferWrites || final ? this.unsaved : this.unsaved.filter((b) => b.tick < this.tick);
     const seqDue = this.nextSeq > this.persistedNext;
     if (due.length === 0 && this.acked.length === 0 && !seqDue && this.dropsKey() === this.persistedDrops) {
-      this.lastFlushAt = this.now();
       return;
     }
     const batches = due;
@@ -345,7 +326,6 @@ export class Outbox {
       }
       this.boundMemory();
     }
-    this.lastFlushAt = this.now();
   }
 
   private renumber(b: HeldBatch, seq: number): void {

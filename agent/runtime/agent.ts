@@ -1,12 +1,12 @@
-import type { Logger } from '../log.js';
-import { systemClock, type Clock } from '../clock.js';
+import type { Logger } from '../../core/log.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 import type { Config } from '../config/schema.js';
-import type { Reading } from '../reading.js';
+import type { Reading } from '../../core/reading.js';
 import { Outbox } from '../outbox/outbox.js';
 import { MqttUplink, type UplinkHooks } from '../uplink/mqtt-uplink.js';
 import { Router } from '../../pipelines/router.js';
 import { drivers } from '../../drivers/index.js';
-import { Periodic } from '../periodic.js';
+import { Periodic } from '../../core/periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
 import { ClockSync } from '../clock-sync.js';

@@ -1,6 +1,6 @@
-import type { Logger } from '../log.js';
-import type { Clock } from '../clock.js';
-import type { Emit, Quality, Value } from '../reading.js';
+import type { Logger } from '../../core/log.js';
+import type { Clock } from '../../core/clock.js';
+import type { Emit, Quality, Value } from '../../core/reading.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { Driver, DriverDefinition, SourceContext, SourceState } from '../../drivers/types.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import type { Agent } from '../runtime/agent.js';
 import { systemdNotifier, type Notifier } from './notify.js';
 import { Watchdog, watchdogIntervalMs, type ProgressProbe } from './watchdog.js';

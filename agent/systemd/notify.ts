@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 
 /**
  * How we talk to $NOTIFY_SOCKET (an AF_UNIX SOCK_DGRAM socket; Node's core has no unix datagram

@@ -1,6 +1,6 @@
-import type { Logger } from '../log.js';
-import { systemClock, type Clock } from '../clock.js';
-import { Periodic } from '../periodic.js';
+import type { Logger } from '../../core/log.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { Periodic } from '../../core/periodic.js';
 import type { Notifier } from './notify.js';
 
 /** A part of the daemon that must be seen moving for the keep-alive to go out. */

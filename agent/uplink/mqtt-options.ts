@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import type { UplinkConfig } from '../config/schema.js';
+import type { UplinkConfig } from './schema.js';
 
 /** Builds mqtt.js options from config; reads secrets from files/env here and nowhere else. */
 export function mqttClientOptions(cfg: UplinkConfig['mqtt'], agentId: string, will: { topic: string; payload: string }): IClientOptions {

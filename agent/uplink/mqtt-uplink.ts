@@ -1,9 +1,9 @@
 import zlib from 'node:zlib';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from '../log.js';
-import type { UplinkConfig } from '../config/schema.js';
-import type { Outbox, StoredBatch } from '../outbox/outbox.js';
-import { Backoff } from './backoff.js';
+import type { Logger } from '../../core/log.js';
+import type { UplinkConfig } from './schema.js';
+import type { BatchSource, StoredBatch } from '../../core/batch.js';
+import { Backoff } from '../../core/backoff.js';
 import { mqttClientOptions } from './mqtt-options.js';
 import { topics, type Topics } from './topics.js';
 import { TokenBucket } from './token-bucket.js';
@@ -66,7 +66,7 @@ export class MqttUplink {
   constructor(
     private readonly cfg: UplinkConfig,
     private readonly agentId: string,
-    private readonly outbox: Outbox,
+    private readonly outbox: BatchSource,
     private readonly log: Logger,
     private readonly hooks: UplinkHooks = {},
   ) {
@@ -86,10 +86,6 @@ export class MqttUplink {
 
   get inflightCount(): number {
     return this.inflight.size;
-  }
-
-  get mqttClient(): MqttClient | undefined {
-    return this.client;
   }
 
   start(): void {

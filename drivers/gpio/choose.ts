@@ -1,4 +1,4 @@
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../core/log.js';
 import type { GpioBackend } from './backend.js';
 import { OnoffBackend, loadOnoff } from './backend-onoff.js';
 import { SysfsBackend } from './backend-sysfs.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, identifier, sourceBase } from '../../agent/config/primitives.js';
+import { duration, identifier, sourceBase } from '../../core/config-primitives.js';
 
 /** One pin. Line numbers are BCM (the header chip's offsets), never the kernel's sysfs numbers. */
 export const pinSchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { defineDriver, type Driver, type SourceContext } from '../types.js';
-import { Periodic } from '../../agent/periodic.js';
+import { Periodic } from '../../core/periodic.js';
 import type { GpioBackend } from './backend.js';
 import { chooseBackend } from './choose.js';
 import { gpioSchema, pinPoints, type GpioConfig } from './config.js';

@@ -1,6 +1,6 @@
 import type { SourceContext } from '../types.js';
 import type { GpioBackend, GpioLine, WatchMode } from './backend.js';
-import { Backoff } from '../../agent/uplink/backoff.js';
+import { Backoff } from '../../core/backoff.js';
 import { Debouncer, edgeMatches } from './debounce.js';
 import { PulseCounter } from './counter.js';
 import { pinEdge, type PinConfig } from './config.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicAsync } from '../../core/atomic-write.js';
 
 /** What a counter source persists: raw pulse totals by pin name. */
 export interface CounterState {
@@ -64,26 +65,8 @@ export class CounterStore {
   /** Atomic replace. Concurrent calls are serialised (the later content wins). */
   save(pins: CounterState['pins'], now: number): Promise<void> {
     const doc: CounterState = { version: 1, source: this.sourceId, pins, savedAt: now };
-    const run = async () => {
-      const dir = path.dirname(this.file);
-      await fs.promises.mkdir(dir, { recursive: true });
-      const tmp = `${this.file}.tmp`;
-      const fh = await fs.promises.open(tmp, 'w', 0o644);
-      try {
-        await fh.writeFile(JSON.stringify(doc) + '\n');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.promises.rename(tmp, this.file);
-      // The rename is durable only once the directory entry is on disk.
-      const dh = await fs.promises.open(dir, 'r');
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
-    };
+    // 0644: pulse totals hold no secrets, and `gpio` tooling may read them as another user.
+    const run = () => writeFileAtomicAsync(this.file, JSON.stringify(doc) + '\n', 0o644);
     const p = (this.writing ?? Promise.resolve()).catch(() => undefined).then(run);
     this.writing = p;
     return p;

@@ -1,9 +1,9 @@
-import type { Clock } from '../../agent/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { Breaker } from './breaker.js';
 import { ModbusRequestError } from './errors.js';
 import type { PlannedRequest, PlanPoint } from './planner.js';
 import type { Transport } from './transport.js';
-import { devicePath } from '../device-path.js';
+import { devicePath } from '../../core/device-path.js';
 
 /** A planned request as the bus queues it: the plan plus who asked and whether it is queued. */
 export interface Job<P extends PlanPoint = PlanPoint> extends PlannedRequest<P> {

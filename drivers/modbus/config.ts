@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, identifier, sourceBase } from '../../agent/config/primitives.js';
+import { duration, identifier, sourceBase } from '../../core/config-primitives.js';
 import { DATA_TYPES, MAX_BITS, MAX_REGISTERS, TABLES, isBitTable, registerWidth } from './types.js';
 
 const order = z.enum(['big', 'little']);

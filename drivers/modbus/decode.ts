@@ -1,4 +1,4 @@
-import type { Value } from '../../agent/reading.js';
+import type { Value } from '../../core/reading.js';
 import { isBitTable, registerWidth, type DataType, type Order, type Table } from './types.js';
 
 /** What a decoder needs to know about a point. */

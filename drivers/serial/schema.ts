@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, sourceBase } from '../../agent/config/primitives.js';
+import { duration, sourceBase } from '../../core/config-primitives.js';
 import { parseSchema } from './parsers/index.js';
 import { decodeEscapes } from './escapes.js';
 

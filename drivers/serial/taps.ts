@@ -1,5 +1,5 @@
-import type { Value } from '../../agent/reading.js';
-import { devicePath } from '../device-path.js';
+import type { Value } from '../../core/reading.js';
+import { devicePath } from '../../core/device-path.js';
 
 /**
  * Lets a monitor (`edge-agent serial monitor`, directly or through the daemon's control socket)

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineDriver, type Driver, type SourceContext } from '../types.js';
-import { duration, identifier, sourceBase } from '../../agent/config/primitives.js';
-import { Periodic } from '../../agent/periodic.js';
+import { duration, identifier, sourceBase } from '../../core/config-primitives.js';
+import { Periodic } from '../../core/periodic.js';
 
 /** Built-in generator for demos, tests and benchmarks: no hardware. */
 const pointSchema = z.strictObject({

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { ClockSync } from '../../agent/clock-sync.js';
 import { SourceRunner } from '../../agent/runtime/source-runner.js';
 import { BatchEncoder } from '../../agent/outbox/encode.js';
-import { silentLogger } from '../../agent/log.js';
-import type { Reading } from '../../agent/reading.js';
+import { silentLogger } from '../../core/log.js';
+import type { Reading } from '../../core/reading.js';
 import type { DriverDefinition } from '../../drivers/types.js';
 import { FakeClock } from '../pipelines/helpers.js';
 

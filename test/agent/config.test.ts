@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseConfigText, loadConfigFile } from '../../agent/config/load.js';
 import { formatError } from '../../agent/config/errors.js';
-import { parseDuration, parseSize } from '../../agent/config/units.js';
+import { parseDuration, parseSize } from '../../core/units.js';
 import { BUNDLE, REPO, tempDir, writeConfig } from '../helpers/daemon.js';
 
 const base = `uplink:\n  mqtt:\n    url: mqtt://127.0.0.1:1883\n`;

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { Outbox, ROW_OVERHEAD, type OutboxOptions } from '../../agent/outbox/outbox.js';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../core/log.js';
 import { tempDir } from '../helpers/daemon.js';
-import type { Reading } from '../../agent/reading.js';
+import type { Reading } from '../../core/reading.js';
 
 function open(dataDir: string, over: Partial<OutboxOptions> = {}) {
   return new Outbox({ agentId: 'a1', dataDir, maxBytes: 64 * 1024 * 1024, overflow: 'drop-oldest', batch: { maxReadings: 10, maxBytes: 256 * 1024 }, log: silentLogger, ...over });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, requireTool } from '../helpers/system.js';
 import assert from 'node:assert/strict';
 import { Outbox } from '../../agent/outbox/outbox.js';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../core/log.js';
 import { startBroker } from '../helpers/broker.js';
 import { collect, startDaemon, tempDir, writeConfig } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/source-context.js';

@@ -2,9 +2,9 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SourceContext, SourceState } from '../../drivers/types.js';
-import type { Quality, Value } from '../../agent/reading.js';
-import { silentLogger } from '../../agent/log.js';
-import { systemClock, type Clock } from '../../agent/clock.js';
+import type { Quality, Value } from '../../core/reading.js';
+import { silentLogger } from '../../core/log.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 
 export interface Captured {
   point: string;

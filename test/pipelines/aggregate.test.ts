@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AggregateStage, aggregateSchema } from '../../pipelines/aggregate.js';
-import type { Reading } from '../../agent/reading.js';
+import type { Reading } from '../../core/reading.js';
 import { FakeClock, rd, stageHarness } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1); // a multiple of 10 s

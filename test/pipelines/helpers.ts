@@ -1,5 +1,5 @@
-import type { Clock } from '../../agent/clock.js';
-import type { Reading, Value } from '../../agent/reading.js';
+import type { Clock } from '../../core/clock.js';
+import type { Reading, Value } from '../../core/reading.js';
 import type { StageContext } from '../../pipelines/types.js';
 
 /** A clock the test drives: `advance` moves both clocks, `jump` only the wall clock. */

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Watchdog, watchdogIntervalMs, type ProgressProbe } from '../../agent/systemd/watchdog.js';
 import { systemdNotifier, type Notifier } from '../../agent/systemd/notify.js';
-import { silentLogger } from '../../agent/log.js';
-import type { Clock } from '../../agent/clock.js';
+import { silentLogger } from '../../core/log.js';
+import type { Clock } from '../../core/clock.js';
 
 test('watchdogIntervalMs: half of WATCHDOG_USEC, off when unset, invalid or meant for another PID', () => {
   assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: '30000000' }), 15_000);

@@ -1,4 +1,4 @@
-import type { Value } from '../../../agent/reading.js';
+import type { Value } from '../../../core/reading.js';
 
 /** Receives the points of one line; the caller stamps them all with the line's time. */
 export type PointSink = (point: string, value: Value) => void;

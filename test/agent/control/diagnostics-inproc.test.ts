@@ -8,7 +8,7 @@ import { SerialPortMock } from 'serialport';
 import { ControlServer } from '../../../agent/control/server.js';
 import { controlRequest, ControlRequestError } from '../../../agent/control/client.js';
 import { registerDiagnostics } from '../../../agent/control/diagnostics.js';
-import { silentLogger } from '../../../agent/log.js';
+import { silentLogger } from '../../../core/log.js';
 import { modbusTcpSchema } from '../../../drivers/modbus/config.js';
 import { ModbusSource } from '../../../drivers/modbus/source.js';
 import { findBus } from '../../../drivers/modbus/bus.js';

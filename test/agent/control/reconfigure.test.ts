@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseConfigText } from '../../../agent/config/load.js';
 import { Agent } from '../../../agent/runtime/agent.js';
 import { swapConfig } from '../../../agent/runtime/reconfigure.js';
-import { silentLogger } from '../../../agent/log.js';
+import { silentLogger } from '../../../core/log.js';
 import { freePort } from '../../helpers/system.js';
 import { waitFor } from '../../helpers/source-context.js';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ControlServer, ControlError } from '../../../agent/control/server.js';
 import { controlRequest } from '../../../agent/control/client.js';
 import { cpuProfile, heapSnapshot } from '../../../agent/control/debug.js';
-import { silentLogger } from '../../../agent/log.js';
+import { silentLogger } from '../../../core/log.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-ctl-'));
 

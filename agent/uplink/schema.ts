@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { duration, size } from '../../core/config-primitives.js';
+
+/** The `uplink` section of the config file (composed into the whole schema by agent/config). */
+
+export const mqttSchema = z.strictObject({
+  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected a URL like mqtt://host:1883 or mqtts://host:8883'),
+  clientId: z.string().optional(),
+  username: z.string().optional(),
+  /** Inline password: allowed for tests, prefer passwordFile or EDGE_AGENT_MQTT_PASSWORD. */
+  password: z.string().optional(),
+  passwordFile: z.string().optional(),
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** Skip server certificate verification: only for lab setups. */
+  insecure: z.boolean().default(false),
+  topicPrefix: z.string().regex(/^[^#+]*$/, 'must not contain MQTT wildcards').default('edge'),
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+  keepalive: duration().default(30_000),
+  connectTimeout: duration().default(10_000),
+  reconnectMin: duration().default(1000),
+  reconnectMax: duration().default(60_000),
+  /** Batches published and not yet acknowledged at once. */
+  inflight: z.int().min(1).max(1000).default(16),
+});
+
+export const batchSchema = z.strictObject({
+  maxReadings: z.int().min(1).max(100_000).default(500),
+  maxBytes: size().default(256 * 1024),
+  maxDelay: duration().default(1000),
+  encoding: z.enum(['json', 'json+gzip']).default('json'),
+});
+
+export const uplinkSchema = z.strictObject({
+  mqtt: mqttSchema,
+  batch: batchSchema.prefault({}),
+  /** Token bucket on published bytes for metered links; off when absent. */
+  maxBytesPerSecond: size().optional(),
+});
+
+export type UplinkConfig = z.output<typeof uplinkSchema>;
