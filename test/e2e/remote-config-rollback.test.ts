@@ -23,7 +23,7 @@ uplink:
 buffer: { flushInterval: 200ms }
 sources:
   - { id: gen, driver: sim, pollInterval: 100ms, points: [{ name: n, wave: counter }] }
-control: { socket: ${dir}/agent.sock }
+control: { socket: ${dir}/agent.sock, remoteConfig: { allowUnsigned: true } }
 `);
   const sub = await collect(broker.url, `edge/${AGENT}/#`);
   t.after(() => sub.close());
