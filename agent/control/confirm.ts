@@ -48,7 +48,8 @@ export function awaitProof(agent: Agent, req: ProofRequest): Promise<string[]> {
       if (!linked) failures.push(`uplink.mqtt: ${redactUrl(agent.config.uplink.mqtt.url)} not reached within ${within}`);
       for (const id of quiet) {
         const st = agent.sources.find((s) => s.id === id)!.status();
-        const why = [st.detail, st.lastError && `last error ${st.lastError.kind}: ${st.lastError.message}`].filter(Boolean).join('; ');
+        const last = st.lastError && !st.detail?.includes(st.lastError.message) ? `last error ${st.lastError.kind}: ${st.lastError.message}` : undefined;
+        const why = [st.detail, last].filter(Boolean).join('; ');
         failures.push(`sources.${id}: no reading within ${within} (${st.state}${why ? `: ${why}` : ''})`);
       }
       resolve(failures);
