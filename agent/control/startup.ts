@@ -46,7 +46,7 @@ export function effectiveConfig(local: LoadedConfig): EffectiveConfig {
   const offWhy = policy.mode === 'off' ? `remote config is off (${policy.note})`
     : policy.mode === 'signed' && !p.signature ? 'it was taken unsigned and control.remoteConfig.publicKey is now set' : undefined;
   if (offWhy) {
-    return { ...fromFile, setAside: { version: p.version, reason: offWhy }, warning: `persisted remote config version ${p.version} not put in force: ${offWhy}; it is kept aside as ${asidePath(dataDir)}; using the local file` };
+    return { ...fromFile, setAside: { version: p.version, reason: offWhy }, warning: `persisted remote config version ${p.version} not put in force: ${offWhy}; kept aside (a start moves it to ${asidePath(dataDir)}); using the local file` };
   }
   const merged = mergeRemote(p.config, local.config, local.baseDir, false);
   if (!merged.ok) {

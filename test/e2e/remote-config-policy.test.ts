@@ -51,7 +51,7 @@ test('default-deny: without a key nothing is subscribed, a push changes nothing,
   t.after(() => d.stop('SIGKILL'));
   const warned = await d.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('persisted remote config version 5 not put in force'));
   assert.equal(warned.level, WARN);
-  assert.match(String(warned.msg), /remote config is off \(control\.remoteConfig\.publicKey is not set.*kept aside as .*remote-config\.aside\.json/);
+  assert.match(String(warned.msg), /remote config is off \(control\.remoteConfig\.publicKey is not set.*kept aside \(a start moves it to .*remote-config\.aside\.json/);
   await d.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('remote config off: control.remoteConfig.publicKey is not set'));
   assert.ok(!fs.existsSync(`${dir}/data/remote-config.json`), 'moved out of the way');
   assert.ok(fs.existsSync(`${dir}/data/remote-config.aside.json`), 'kept for the operator');

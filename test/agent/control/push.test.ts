@@ -131,7 +131,7 @@ test('remote config off, or signing turned on: a persisted remote config is not 
   assert.equal(off.origin, 'file');
   assert.equal(off.version, 0);
   assert.deepEqual(off.setAside, { version: 4, reason: 'remote config is off (control.remoteConfig.publicKey is not set (and allowUnsigned is not true))' });
-  assert.match(off.warning!, /persisted remote config version 4 not put in force: remote config is off .*kept aside as .*remote-config\.aside\.json/);
+  assert.match(off.warning!, /persisted remote config version 4 not put in force: remote config is off .*kept aside \(a start moves it to .*remote-config\.aside\.json/);
   assert.ok(fs.existsSync(persistedPath(dataDir)), 'effectiveConfig itself changes nothing (check uses it)');
   write(`publicKey: ${pubFile}`);
   const signedNow = effectiveConfig(loadConfigFile(file));
