@@ -39,7 +39,7 @@ control: { socket: ${dir}/agent.sock, remoteConfig: { allowUnsigned: true } }
   } };
   const pushedAt = Date.now();
   await publishOnce(broker.url, `edge/${AGENT}/config/set`, JSON.stringify(push));
-  await d.waitLog((l) => l.msg === 'uplink settings changed; waiting for the new connection before confirming', 10_000);
+  await d.waitLog((l) => l.msg === 'config applied; waiting for it to prove itself before confirming' && JSON.stringify(l.require) === '["link","sources"]', 10_000);
   await waitFor(() => states().some((s) => s.status === 'rolled-back'), 70_000, 'rolled-back on the old broker');
   const elapsed = Date.now() - pushedAt;
   t.diagnostic(`rolled back and reported after ${elapsed} ms`);
