@@ -72,8 +72,19 @@ test('default-deny: without a key nothing is subscribed, a push changes nothing,
   assert.ok(!sub.batches.some((b) => b.readings.some((r) => r.source !== 'gen')), 'only the local source ever sent');
   const human = await cli(['status', '--socket', `${dir}/agent.sock`]);
   assert.match(human.stdout, /remote config\s+off \(control\.remoteConfig\.publicKey is not set/);
-  assert.equal(await d.stop(), 0);
+
+  // Turned on in the local file and reloaded (SIGHUP): subscribed from then on, no restart needed.
   await publishOnce(broker.url, SET, '', true); // clear the retained push
+  writeConfig(dir, localConfig(dir, broker.url, 'allowUnsigned: true, confirm: { window: 5s }'));
+  d.proc.kill('SIGHUP');
+  await waitFor(() => sub.messages.some((m) => m.topic.endsWith('/config/state')), 10_000, 'config/state of the reload');
+  const v8 = pushed('late');
+  v8.uplink.mqtt.url = broker.url;
+  await publishOnce(broker.url, SET, JSON.stringify({ version: 8, config: v8 }));
+  const stateOf = () => sub.messages.filter((m) => m.topic.endsWith('/config/state')).map((m) => JSON.parse(m.payload.toString()));
+  await waitFor(() => stateOf().some((x) => x.version === 8), 15_000, 'config/state of v8');
+  assert.equal(stateOf().find((x) => x.version === 8).status, 'applied');
+  assert.equal(await d.stop(), 0);
 });
 
 test('allowUnsigned: warned at start and in status; config show and revert through the daemon and with it stopped', async (t) => {
