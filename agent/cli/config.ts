@@ -6,6 +6,7 @@ import { effectiveConfig } from '../control/startup.js';
 import { remotePolicy, type RemotePolicy } from '../control/remote-policy.js';
 import { loadPersisted, saveFloor, setAside } from '../control/persist.js';
 import { controlRequest, ControlRequestError } from '../control/client.js';
+import { redactConfig } from '../control/redact.js';
 import { CliError, DEFAULT_CONFIG } from './common.js';
 import { socketPath, targetOptions, type TargetOptions } from './control-target.js';
 
@@ -81,7 +82,7 @@ export function register(program: Command): void {
       if (r) return printShown({ running: true, ...r }, opts);
       const loaded = localFile(opts);
       const eff = effectiveConfig(loaded);
-      printShown({ running: false, version: eff.version, origin: eff.origin, source: eff.source, hash: eff.hash, topic: eff.topic, appliedAt: eff.appliedAt, remoteConfig: remotePolicy(loaded.config), warning: eff.warning, config: eff.config }, opts);
+      printShown({ running: false, version: eff.version, origin: eff.origin, source: eff.source, hash: eff.hash, topic: eff.topic, appliedAt: eff.appliedAt, remoteConfig: remotePolicy(loaded.config), warning: eff.warning, config: redactConfig(eff.config) }, opts);
     });
 
   common(cfg.command('revert'))

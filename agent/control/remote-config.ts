@@ -11,6 +11,7 @@ import { configHash } from './signature.js';
 import { loadFloor, loadPersisted, savePersisted, saveFloor, setAside, type FloorReason } from './persist.js';
 import { remotePolicy, pushTopics, type RemotePolicy } from './remote-policy.js';
 import { awaitProof, formatWindow, type Proof } from './confirm.js';
+import { redactConfig } from './redact.js';
 
 export type ConfigStatus = 'applied' | 'rejected' | 'rolled-back';
 
@@ -280,7 +281,7 @@ export class RemoteConfig {
     const agent = this.agent!;
     const info = agent.info;
     const remote = info.version > 0;
-    return { ...info, source: remote ? 'remote push' : info.origin, ...(remote ? this.remoteMeta : {}), remoteConfig: this.policy, config: agent.config };
+    return { ...info, source: remote ? 'remote push' : info.origin, ...(remote ? this.remoteMeta : {}), remoteConfig: this.policy, config: redactConfig(agent.config) };
   }
 
   private report(status: ConfigStatus, version: number, hash: string, errors: string[], source: 'mqtt' | 'file'): void {

@@ -91,3 +91,14 @@ test('remote config policy: default-deny; key -> signed; allowUnsigned -> unsign
   assert.match(msgs, /control\.remoteConfig\.groups\[0\]: expected letters/);
   assert.match(msgs, /control\.remoteConfig\.confirm\.require\[0\]: expected one of/);
 });
+
+test('config show never prints an inline MQTT password', async () => {
+  const { redactConfig } = await import('../../../agent/control/redact.js');
+  const r = parseConfigText('uplink: { mqtt: { url: "mqtt://x", username: u, password: hunter2 } }\n');
+  assert.ok(r.ok);
+  const shown = redactConfig(r.config);
+  assert.equal(shown.uplink.mqtt.password, '[redacted]');
+  assert.equal(shown.uplink.mqtt.username, 'u');
+  assert.equal(r.config.uplink.mqtt.password, 'hunter2', 'the running config is not touched');
+  assert.doesNotMatch(JSON.stringify(shown), /hunter2/);
+});
