@@ -104,11 +104,7 @@ export class RemoteConfig {
     const drop = this.subscribed.filter((t) => !want.includes(t));
     const add = want.filter((t) => !this.subscribed.includes(t));
     if (drop.length) client.unsubscribe(drop);
-    if (add.length) {
-      client.subscribe(add, { qos: 1 }, (err) => {
-        if (err) this.log.error({ err: err.message, topics: add }, 'cannot subscribe to config/set');
-      });
-    }
+    if (add.length) client.subscribe(add, { qos: 1 }, (err) => err && this.log.error({ err: err.message, topics: add }, 'cannot subscribe to config/set'));
     this.subscribed = want;
   }
 
@@ -189,7 +185,12 @@ export class RemoteConfig {
       let info: ConfigInfo = { version: 0, hash: configHash(loaded.raw ?? {}), origin: loaded.file };
       if (agent.info.version > 0 && remotePolicy(loaded.config).mode !== 'off') {
         // A newer remote config stays in force (as after a restart); the file supplies its local-only keys.
-        const p = loadPersisted(agent.config.agent.dataDir);
+        let p;
+        try {
+          p = loadPersisted(agent.config.agent.dataDir);
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'persisted remote config unreadable; the local file goes in force');
+        }
         const merged = p && mergeRemote(p.config, loaded.config, loaded.baseDir, false);
         if (p && merged && merged.ok) {
           next = merged.config;
