@@ -49,7 +49,7 @@ sources:
   - { id: gen, driver: sim, pollInterval: 100ms, points: [{ name: n, wave: counter }] }
 control:
   socket: ${dir}/agent.sock
-  remoteConfig: { publicKey: ${keys.pub}, groups: [line-a], confirm: { window: 4s } }
+  remoteConfig: { publicKey: ${keys.pub}, groups: [line-a], confirm: { window: 6s } }
 `);
     boards[name] = startDaemon(['run', '--config', cfg], {}, dir);
     t.after(() => boards[name].stop('SIGKILL'));
@@ -72,7 +72,7 @@ control:
   assert.deepEqual([b.status, b.version, b.running], ['applied', 10, 10]);
   assert.equal(a.hash, b.hash);
   assert.deepEqual([c.status, c.version, c.running], ['rolled-back', 10, 0]);
-  assert.match(c.errors[0], /^sources\.meter: no reading within 4 s \(down: .*ttyMB/);
+  assert.match(c.errors[0], /^sources\.meter: no reading within 6 s \(down: .*ttyMB/);
   await waitFor(() => readings('g-a', 'meter').length > 0 && readings('g-b', 'meter').length > 0, 10_000, 'meter readings from a and b');
   assert.equal(readings('g-a', 'meter')[0].value, 54321);
   assert.equal(readings('g-c', 'meter').length, 0);
