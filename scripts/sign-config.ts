@@ -3,6 +3,7 @@
 //   node --import tsx scripts/sign-config.ts --key signing.pem --version 7 config.yaml
 //   node --import tsx scripts/sign-config.ts --key signing.pem --version 7 config.yaml \
 //        --publish mqtts://broker:8883 --agent pump-station-7 [--prefix edge] [--retain]
+//   ... --publish mqtts://broker:8883 --group line-a     # every board with line-a in remoteConfig.groups
 //   node --import tsx scripts/sign-config.ts --keygen ./keys   # writes signing.pem + signing.pub
 //
 // The signature is ed25519 over the JCS canonical JSON of {"config": ..., "version": N}.
@@ -25,6 +26,7 @@ const { values, positionals } = parseArgs({
     keygen: { type: 'string' },
     publish: { type: 'string' },
     agent: { type: 'string' },
+    group: { type: 'string' },
     prefix: { type: 'string', default: 'edge' },
     retain: { type: 'boolean', default: false },
     unsigned: { type: 'boolean', default: false },
@@ -49,7 +51,7 @@ if (values.keygen) {
 
 const file = positionals[0];
 const version = Number(values.version);
-if (!file || !Number.isSafeInteger(version) || version < 1) fail('usage: sign-config --key PRIVATE.pem --version N CONFIG.yaml [--publish URL --agent ID]', 2);
+if (!file || !Number.isSafeInteger(version) || version < 1) fail('usage: sign-config --key PRIVATE.pem --version N CONFIG.yaml [--publish URL --agent ID | --group G]', 2);
 if (!values.key && !values.unsigned) fail('--key PRIVATE.pem is required (or --unsigned for boards without a publicKey)', 2);
 
 const config = parseYaml(fs.readFileSync(file, 'utf8')) as unknown;
@@ -65,14 +67,16 @@ const text = JSON.stringify(payload);
 if (!values.publish) {
   process.stdout.write(text + '\n');
 } else {
-  if (!values.agent) fail('--publish needs --agent ID', 2);
-  const topic = `${values.prefix ? `${values.prefix}/` : ''}${values.agent}/config/set`;
+  if (!values.agent === !values.group) fail('--publish needs --agent ID or --group G', 2);
+  // Group pushes share the version space of per-board pushes: each board reports on its own config/state.
+  const topic = `${values.prefix ? `${values.prefix}/` : ''}${values.group ? `groups/${values.group}` : values.agent}/config/set`;
   const client = mqtt.connect(values.publish, { reconnectPeriod: 0, connectTimeout: 10_000 });
   client.on('error', (e) => fail(`${values.publish}: ${e.message}`));
   client.on('connect', () => {
     client.publish(topic, text, { qos: 1, retain: values.retain }, (err) => {
       if (err) fail(err.message);
-      process.stdout.write(`published version ${version} to ${topic} (${text.length} bytes); watch ${topic.replace(/set$/, 'state')}\n`);
+      const watch = values.group ? `${values.prefix ? `${values.prefix}/` : ''}+/config/state` : topic.replace(/set$/, 'state');
+      process.stdout.write(`published version ${version} to ${topic} (${text.length} bytes); watch ${watch}\n`);
       client.end();
     });
   });

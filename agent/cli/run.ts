@@ -3,7 +3,7 @@ import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError } from '../config/errors.js';
 import { createLogger, preparePretty } from '../../core/log.js';
 import { Agent } from '../runtime/agent.js';
-import { effectiveConfig } from '../control/startup.js';
+import { effectiveConfig, applySetAside } from '../control/startup.js';
 import { ControlPlane } from '../control/plane.js';
 import { DEFAULT_CONFIG } from './common.js';
 import { linkSystemd } from '../systemd/index.js';
@@ -34,10 +34,16 @@ export function register(program: Command): void {
       await preparePretty();
       const log = createLogger(config.agent.logLevel);
       if (eff.warning) log.warn(eff.warning);
+      try {
+        applySetAside(eff, config.agent.dataDir);
+      } catch (e) {
+        // Not fatal: the file is what runs; the next start tries again (and warns again).
+        log.error({ err: (e as Error).message }, 'cannot set the persisted remote config aside');
+      }
       log.info({ version: eff.version, origin: eff.origin, source: eff.source }, 'config in force');
       const plane = new ControlPlane(log, loaded, opts.mqttUrl);
-      const agent = await Agent.start(config, { log, configOrigin: eff.source, configVersion: eff.version, configHash: eff.hash, uplinkHooks: plane.hooks });
-      await plane.attach(agent);
+      const agent = await Agent.start(config, { log, info: { origin: eff.origin === 'remote' ? 'remote' : eff.source, version: eff.version, hash: eff.hash }, uplinkHooks: plane.hooks });
+      await plane.attach(agent, { topic: eff.topic, appliedAt: eff.appliedAt });
       const systemd = linkSystemd(agent, log);
       let stopping = false;
       const stop = (sig: string) => {

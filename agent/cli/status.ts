@@ -13,6 +13,7 @@ interface StatusDoc {
   outbox: { rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
   sources: SourceStatus[];
   health?: { healthy: boolean };
+  remoteConfig?: { mode: string; note?: string; groups: string[] };
 }
 
 const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : '-');
@@ -28,6 +29,7 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   kv('agent', `${s.agent} (edge-agent ${s.version}, pid ${s.pid}, up since ${iso(s.startedAt)})`);
   kv('health', s.health ? (s.health.healthy ? 'healthy' : 'UNHEALTHY') : '-');
   kv('config', `version ${s.config.version} from ${s.config.origin}${s.config.hash ? ` (sha256 ${s.config.hash.slice(0, 12)})` : ''}`);
+  if (s.remoteConfig) kv('remote config', s.remoteConfig.mode === 'off' ? `off (${s.remoteConfig.note})` : `${s.remoteConfig.mode === 'unsigned' ? 'UNSIGNED pushes accepted (allowUnsigned: lab only)' : 'signed pushes only'}${s.remoteConfig.groups.length ? `, groups ${s.remoteConfig.groups.join(', ')}` : ''}`);
   if (s.configState) kv('last change', `${s.configState.status} version ${s.configState.version} at ${iso(s.configState.at)}${s.configState.errors.length ? `: ${s.configState.errors.join('; ')}` : ''}`);
   kv('link', `${s.link.state} for ${ago(s.link.since, now).replace(' ago', '')}, ${s.link.inflight} in flight, ${s.link.connects} connects, ${s.link.disconnects} drops, last ack latency ${Math.round(s.link.lastLatencyMs)} ms`);
   const o = s.outbox;

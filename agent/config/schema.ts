@@ -26,9 +26,16 @@ const sourceSchema = z.discriminatedUnion(
 const controlSchema = z.strictObject({
   socket: z.string().default('/run/edge-agent/agent.sock'),
   metrics: z.strictObject({ listen: z.string().regex(/^[^:]*:\d+$/, 'expected host:port, e.g. 127.0.0.1:9464') }).optional(),
+  // Default-deny (SPEC "Remote config"): pushes are taken only with a publicKey, or allowUnsigned.
   remoteConfig: z.strictObject({
     enabled: z.boolean().default(true),
     publicKey: z.string().optional(),
+    allowUnsigned: z.boolean().default(false),
+    groups: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, "_", "." or "-" (it is part of MQTT topics)')).default([]),
+    confirm: z.strictObject({
+      window: duration().default(60_000),
+      require: z.array(z.enum(['link', 'sources'])).default(['link', 'sources']),
+    }).prefault({}),
     maxBytes: size().default(256 * 1024),
   }).prefault({}),
 });

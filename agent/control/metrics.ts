@@ -58,7 +58,8 @@ export class Metrics {
       collect() { this.reset(); const s = ob(); this.inc({ reason: 'overflow' }, s.droppedOverflow); this.inc({ reason: 'thinned' }, s.droppedThinned); this.inc({ reason: 'memory' }, s.droppedMemory); },
     });
     new Counter({ name: 'edge_agent_outbox_write_errors_total', help: 'Failed outbox commits (disk full, read-only)', registers: r, collect() { this.reset(); this.inc(ob().writeErrors); } });
-    const up = () => { const u = a().uplink.counters; const b = a().uplinkBase; return { connects: b.connects + u.connects, disconnects: b.disconnects + u.disconnects, published: b.batchesPublished + u.batchesPublished, acked: b.batchesAcked + u.batchesAcked, bytes: b.bytesPublished + u.bytesPublished }; };
+    // The same totals `status` shows: counters of uplinks replaced by config swaps included.
+    const up = () => { const t = a().linkStats.totals(); return { connects: t.connects, disconnects: t.disconnects, published: t.batchesPublished, acked: t.batchesAcked, bytes: t.bytesPublished }; };
     new Gauge({ name: 'edge_agent_link_up', help: '1 when connected to the MQTT broker', registers: r, collect() { this.set(a().uplink.linkState === 'connected' ? 1 : 0); } });
     new Counter({ name: 'edge_agent_link_connects_total', help: 'Successful MQTT connections', registers: r, collect() { this.reset(); this.inc(up().connects); } });
     new Counter({ name: 'edge_agent_link_reconnects_total', help: 'MQTT connections after the first (link drops, config swaps)', registers: r, collect() { this.reset(); this.inc(Math.max(0, up().connects - 1)); } });
@@ -82,7 +83,7 @@ export class Metrics {
       },
     });
     new Gauge({ name: 'edge_agent_resident_memory_bytes', help: 'Resident set size', registers: r, collect() { this.set(process.memoryUsage.rss()); } });
-    new Gauge({ name: 'edge_agent_config_version', help: 'Version of the config in force (0 = local file)', registers: r, collect() { this.set(a().configVersion); } });
+    new Gauge({ name: 'edge_agent_config_version', help: 'Version of the config in force (0 = local file)', registers: r, collect() { this.set(a().info.version); } });
     const counts = this.remote.counts;
     new Counter({
       name: 'edge_agent_config_changes_total', help: 'Config changes by outcome', labelNames: ['status'], registers: r,

@@ -40,9 +40,10 @@ export class ControlPlane {
     process.on('SIGHUP', this.onHup);
   }
 
-  async attach(agent: Agent): Promise<void> {
+  /** `remote`: topic and time of a persisted remote config put in force at start (`config show`). */
+  async attach(agent: Agent, remote: { topic?: string; appliedAt?: number } = {}): Promise<void> {
     this.agent = agent;
-    this.remote.attach(agent);
+    this.remote.attach(agent, remote);
     const s = this.server;
     s.register('status', 'sources, link, outbox, config in force', () => this.status());
     s.register('config.state', 'the last config change and its outcome (as on .../config/state)', () => this.remote.state ?? null);
@@ -50,6 +51,8 @@ export class ControlPlane {
       await this.remote.reload();
       return this.remote.state;
     });
+    s.register('config.show', 'the config in force, where it came from, version and hash', () => this.remote.show());
+    s.register('config.revert', 'back to the local file (version 0); the remote config is kept aside', () => this.remote.revert());
     s.register('health', 'what /healthz answers', () => this.health());
     const debugDir = () => path.join(agent.config.agent.dataDir, 'debug');
     s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', async (p, ctx) => (await import('./debug.js')).cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
@@ -82,7 +85,7 @@ export class ControlPlane {
 
   status() {
     const agent = this.agent!;
-    return { ...agent.status(), configState: this.remote.state ?? null, health: agentHealth(agent) };
+    return { ...agent.status(), configState: this.remote.state ?? null, remoteConfig: this.remote.policy, health: agentHealth(agent) };
   }
 
   async stop(): Promise<void> {

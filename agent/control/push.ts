@@ -3,6 +3,8 @@ import type { ConfigError } from '../config/errors.js';
 import { formatError } from '../config/errors.js';
 import { mergeRemote } from './merge.js';
 import { configHash, verifySignature } from './signature.js';
+import { remotePolicy } from './remote-policy.js';
+import type { FloorReason } from './persist.js';
 
 export interface PushAccepted {
   ok: true;
@@ -12,6 +14,7 @@ export interface PushAccepted {
   raw: Record<string, unknown>;
   /** Validated, resolved, with the running local-only values. */
   config: Config;
+  signature?: string;
 }
 export interface PushRejected {
   ok: false;
@@ -25,6 +28,8 @@ export interface PushContext {
   runningVersion: number;
   /** Versions at or below this were already tried (rolled back): a replay would brick the link again. */
   minVersion: number;
+  /** Why minVersion is what it is (default: a rolled-back push). */
+  minWhy?: FloorReason;
   baseDir: string;
 }
 
@@ -51,13 +56,18 @@ export function checkPush(payload: Buffer, ctx: PushContext): PushAccepted | Pus
   if (config === null || typeof config !== 'object' || Array.isArray(config)) errs.push('config: expected a mapping');
   if (errs.length) return reject(errs, v);
   const hash = configHash(config);
-  if (rc.publicKey) {
-    const bad = verifySignature(v!, config, signature, rc.publicKey);
+  const policy = remotePolicy(ctx.running);
+  if (policy.mode === 'off') return reject([`remote config is off: ${policy.note}`], v, hash);
+  if (policy.mode === 'signed') {
+    const bad = verifySignature(v!, config, signature, rc.publicKey!);
     if (bad) return reject([bad], v, hash);
   }
   if (v! <= ctx.runningVersion) return reject([`version: ${v} is not greater than the running version ${ctx.runningVersion} (replay?)`], v, hash);
-  if (v! <= ctx.minVersion) return reject([`version: ${v} was already tried and rolled back; push a greater version`], v, hash);
+  if (v! <= ctx.minVersion) {
+    const why = { 'rolled-back': 'was already tried and rolled back', reverted: 'or a greater one was reverted on this board (`edge-agent config revert`)', 'set-aside': 'or a greater one was set aside when remote config was turned off' }[ctx.minWhy ?? 'rolled-back'];
+    return reject([`version: ${v} ${why}; push a greater version`], v, hash);
+  }
   const merged = mergeRemote(config, ctx.running, ctx.baseDir, true);
   if (!merged.ok) return reject(merged.errors.map((e: ConfigError) => formatError(e)), v, hash);
-  return { ok: true, version: v!, hash, raw: config as Record<string, unknown>, config: merged.config };
+  return { ok: true, version: v!, hash, raw: config as Record<string, unknown>, config: merged.config, signature: typeof signature === 'string' ? signature : undefined };
 }

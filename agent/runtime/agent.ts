@@ -2,14 +2,22 @@ import type { Logger } from '../../core/log.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Config } from '../config/schema.js';
 import type { Reading } from '../../core/reading.js';
-import { Outbox } from '../outbox/outbox.js';
-import { MqttUplink, type UplinkHooks } from '../uplink/mqtt-uplink.js';
-import { Router } from '../../pipelines/router.js';
+import type { UplinkHooks } from '../uplink/mqtt-uplink.js';
 import { drivers } from '../../drivers/index.js';
 import { Periodic } from '../../core/periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
 import { ClockSync } from '../clock-sync.js';
+import { defaultParts, type AgentParts, type AgentOutbox, type AgentUplink, type AgentRouter } from './parts.js';
+import { LinkStats } from './link-stats.js';
+import { uplinkNeedsRebuild } from './reconfigure.js';
+
+/** Which config is in force and from where (status, config/state, `config show`). */
+export interface ConfigInfo {
+  version: number; // 0 = the local file
+  origin: string; // the local file's path, or `remote`
+  hash: string;
+}
 
 export interface AgentOptions {
   log: Logger;
@@ -17,10 +25,21 @@ export interface AgentOptions {
   /** Tells whether the wall clock is trusted (clock-sync detection); readings get `unsynced` otherwise. */
   clockUnsynced?: () => boolean;
   uplinkHooks?: UplinkHooks;
-  /** Which config is in force and from where (status). */
-  configVersion?: number;
-  configOrigin?: string;
-  configHash?: string;
+  /** The config's version, origin and hash (default: the file, version 0). */
+  info?: Partial<ConfigInfo>;
+  /** Factories of outbox, uplink and router (tests inject fakes). */
+  parts?: Partial<AgentParts>;
+}
+
+export interface Applied { config: Config; info: ConfigInfo }
+
+export interface ApplyResult {
+  /** The uplink was rebuilt (a confirmation should watch it reach a broker). */
+  uplinkChanged: boolean;
+  /** What ran before: `apply(previous.config, previous.info)` rolls back. */
+  previous: Applied;
+  /** Readings counted per source when the new runners were built (proof of a new reading). */
+  readingsAtApply: ReadonlyMap<string, number>;
 }
 
 /** How often the retained status document is refreshed (counters, drops). */
@@ -30,31 +49,29 @@ const PIPELINE_TICK_MS = 100;
 
 /**
  * The running daemon: sources -> router (pipelines) -> outbox -> uplink, plus the timers that
- * flush the outbox and tick the pipelines. The outbox outlives config changes; sources, pipelines
- * and the uplink are rebuilt from a Config.
+ * flush the outbox and tick the pipelines. It owns its state: the outbox outlives config changes;
+ * sources, pipelines and the uplink change only through apply(), which rolls back on failure.
  */
 export class Agent {
   readonly startedAt: number;
-  readonly outbox: Outbox;
-  config: Config;
-  configVersion: number;
-  configOrigin: string;
-  configHash: string;
-  uplink: MqttUplink;
-  /** Swapped by runtime/reconfigure.ts on a config change. */
-  router: Router;
-  sources: SourceRunner[] = [];
-  readonly stageDrops = new Map<string, number>();
-  /** Readings that reached the outbox, per source; survives config swaps (metrics). */
-  readonly readingsOut = new Map<string, { n: number }>();
-  /** Counters of uplinks replaced by config swaps, so totals never go backwards. */
-  readonly uplinkBase = { connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0 };
   readonly clock: Clock;
-  flushTimer: Periodic;
-  private readonly tickTimer: Periodic;
-  private readonly statusTimer: Periodic;
   /** Wall-clock trust (jumps, timesyncd); readings taken while untrusted carry `unsynced`. */
   readonly clockSync: ClockSync;
+  private readonly parts: AgentParts;
+  private readonly _outbox: AgentOutbox;
+  private _config: Config;
+  private _info: ConfigInfo;
+  private _uplink: AgentUplink;
+  private router: AgentRouter;
+  private _sources: SourceRunner[] = [];
+  private readonly _stageDrops = new Map<string, number>();
+  /** Readings that reached the outbox, per source; survives config swaps (metrics). */
+  private readonly _readingsOut = new Map<string, { n: number }>();
+  /** Link counters across uplink swaps: what status and metrics both read. */
+  readonly linkStats = new LinkStats(() => this._uplink.counters);
+  private flushTimer: Periodic;
+  private readonly tickTimer: Periodic;
+  private readonly statusTimer: Periodic;
   private readonly unsynced: () => boolean;
   private stopping = false;
   /**
@@ -64,38 +81,32 @@ export class Agent {
    */
   private firstBatch: 'waiting' | 'scheduled' | 'done' = 'waiting';
   private readonly sink = (r: Reading) => {
-    this.outbox.add(r);
+    this._outbox.add(r);
     if (this.firstBatch === 'waiting') this.scheduleFirstBatch();
-    let c = this.readingsOut.get(r.source);
-    if (!c) this.readingsOut.set(r.source, (c = { n: 0 }));
+    let c = this._readingsOut.get(r.source);
+    if (!c) this._readingsOut.set(r.source, (c = { n: 0 }));
     c.n++;
+  };
+  private readonly stageContext = {
+    clock: systemClock as Clock,
+    drop: (reason: string) => this._stageDrops.set(reason, (this._stageDrops.get(reason) ?? 0) + 1),
   };
 
   private constructor(config: Config, private readonly opts: AgentOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.stageContext.clock = this.clock;
+    this.parts = { ...defaultParts, ...opts.parts };
     this.clockSync = new ClockSync({ clock: this.clock, log: opts.log.child({ part: 'clock' }) });
     this.unsynced = opts.clockUnsynced ?? this.clockSync.unsynced;
     this.startedAt = this.clock.now();
-    this.config = config;
-    this.configVersion = opts.configVersion ?? 0;
-    this.configOrigin = opts.configOrigin ?? 'file';
-    this.configHash = opts.configHash ?? '';
-    const log = opts.log;
-    this.outbox = new Outbox({
-      agentId: config.agent.id,
-      dataDir: config.agent.dataDir,
-      maxBytes: config.buffer.maxBytes,
-      overflow: config.buffer.overflow,
-      memoryLimitBytes: config.buffer.memoryMaxBytes,
-      deferWrites: true,
-      batch: config.uplink.batch,
-      log: log.child({ part: 'outbox' }),
-    });
-    this.router = this.buildRouter(config);
-    this.uplink = this.buildUplink(config);
+    this._config = config;
+    this._info = { version: 0, origin: 'file', hash: '', ...opts.info };
+    this._outbox = this.parts.outbox(config, opts.log.child({ part: 'outbox' }));
+    this.router = this.parts.router(config, this.sink, this.stageContext);
+    this._uplink = this.buildUplink(config);
     this.flushTimer = this.buildFlushTimer(config);
     this.tickTimer = new Periodic(PIPELINE_TICK_MS, () => this.router.tick(), this.clock);
-    this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this.uplink.publishStatus(), this.clock);
+    this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this._uplink.publishStatus(), this.clock);
   }
 
   /** Open the outbox, start sources and uplink. Resolves once everything is started (not connected). */
@@ -105,13 +116,23 @@ export class Agent {
     agent.tickTimer.start();
     agent.statusTimer.start();
     agent.clockSync.start();
-    agent.sources = await agent.startSources(config);
-    agent.uplink.start();
-    opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
+    agent._sources = agent.createSources(config);
+    await agent.openSources(agent._sources);
+    agent._uplink.start();
+    opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent._sources.length, outbox: agent._outbox.file, backlog: agent._outbox.stats().readings }, 'edge-agent started');
     return agent;
   }
 
-  /** Batches are cut at every flush, so flush at least as often as batch.maxDelay asks. */
+  get config(): Config { return this._config; }
+  get info(): Readonly<ConfigInfo> { return this._info; }
+  get outbox(): AgentOutbox { return this._outbox; }
+  get uplink(): AgentUplink { return this._uplink; }
+  get sources(): readonly SourceRunner[] { return this._sources; }
+  get stageDrops(): ReadonlyMap<string, number> { return this._stageDrops; }
+  get readingsOut(): ReadonlyMap<string, { readonly n: number }> { return this._readingsOut; }
+  get log(): Logger { return this.opts.log; }
+  get scheduler() { return { flush: this.flushTimer, tick: this.tickTimer }; }
+
   buildFlushTimer(config: Config): Periodic {
     // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks; and at half
     // flushInterval, because with deferWrites an unacknowledged batch reaches the disk one flush after it was cut.
@@ -119,32 +140,15 @@ export class Agent {
     return new Periodic(flushMs, () => this.flush(), this.clock);
   }
 
-  get log(): Logger {
-    return this.opts.log;
-  }
-
-  private stageContext() {
-    return {
-      clock: this.clock,
-      drop: (reason: string) => this.stageDrops.set(reason, (this.stageDrops.get(reason) ?? 0) + 1),
-    };
-  }
-
-  buildRouter(config: Config): Router {
-    return new Router(config.pipelines, this.sink, this.stageContext());
-  }
-
-  buildUplink(config: Config): MqttUplink {
-    return new MqttUplink(config.uplink, config.agent.id, this.outbox, this.opts.log.child({ part: 'uplink' }), {
-      ...this.opts.uplinkHooks,
-      status: () => this.statusFields(),
-    });
+  private buildUplink(config: Config): AgentUplink {
+    return this.parts.uplink(config, this._outbox, this.opts.log.child({ part: 'uplink' }), { ...this.opts.uplinkHooks, status: () => this.statusFields() });
   }
 
   /** Readings enter the router; sources are never blocked by a slow uplink. */
   private readonly toRouter = (r: Reading) => this.router.push(r);
 
-  createSources(config: Config, previous: readonly SourceRunner[] = []): SourceRunner[] {
+  /** Runners for `config`; a source that stays (same id) carries its counters on. Throws on an unknown driver. */
+  private createSources(config: Config): SourceRunner[] {
     const out: SourceRunner[] = [];
     for (const sc of config.sources as Config['sources']) {
       const s = sc as typeof sc & { id: string; driver: string; enabled: boolean };
@@ -152,21 +156,14 @@ export class Agent {
       const def = drivers.find((d) => d.name === s.driver);
       if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
       const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced);
-      // Counters of a source that stays across a config swap carry on.
-      const prev = previous.find((p) => p.id === s.id);
+      const prev = this._sources.find((p) => p.id === s.id);
       if (prev) runner.inherit(prev);
       out.push(runner);
     }
     return out;
   }
 
-  async startSources(config: Config): Promise<SourceRunner[]> {
-    const runners = this.createSources(config);
-    await this.openSources(runners);
-    return runners;
-  }
-
-  async openSources(runners: readonly SourceRunner[]): Promise<void> {
+  private async openSources(runners: readonly SourceRunner[]): Promise<void> {
     for (const r of runners) {
       try {
         await r.open();
@@ -178,11 +175,65 @@ export class Agent {
     }
   }
 
+  /**
+   * Put `next` in force: sources, pipelines and (when its settings changed) the uplink. Whatever
+   * can fail on bad input (driver lookup, stage construction) is built BEFORE anything running is
+   * touched. If the swap itself throws, the previous config is put back and the error rethrown.
+   * The outbox, its seq and counters, and per-source counters stay. SIGHUP and pushes both come here.
+   */
+  async apply(next: Config, info: ConfigInfo): Promise<ApplyResult> {
+    const previous: Applied = { config: this._config, info: this._info };
+    const router = this.parts.router(next, this.sink, this.stageContext);
+    const runners = this.createSources(next);
+    const readingsAtApply = new Map(runners.map((r) => [r.id, r.readingCount]));
+    const uplinkChanged = uplinkNeedsRebuild(previous.config, next);
+    try {
+      await this.install(next, router, runners, uplinkChanged);
+      this._info = { ...info };
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'config swap failed; restoring the previous config');
+      await this.install(previous.config, this.parts.router(previous.config, this.sink, this.stageContext), this.createSources(previous.config), uplinkNeedsRebuild(this._config, previous.config));
+      this._info = previous.info;
+      throw e;
+    }
+    return { uplinkChanged, previous, readingsAtApply };
+  }
+
+  private async install(next: Config, router: AgentRouter, runners: SourceRunner[], newUplink: boolean): Promise<void> {
+    // Old sources first: a serial port or GPIO line must be released before the new source opens it
+    // (drivers persist pulse totals in dataDir on close).
+    const prevUrl = this._config.uplink.mqtt.url;
+    await Promise.allSettled(this._sources.map((s) => s.close()));
+    // Stages hand over what they hold (aggregate's partial window) so nothing acquired is lost.
+    this.router.flush();
+    this.router = router;
+    this._sources = runners;
+    this._config = next;
+    this._outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes });
+    this.log.level = next.agent.logLevel;
+    const timer = this.buildFlushTimer(next);
+    this.flushTimer.stop();
+    this.flushTimer = timer;
+    timer.start();
+    if (newUplink) {
+      const old = this._uplink;
+      // Same client id on the same broker would kick each other: the old one goes first. Its
+      // unacknowledged batches stay in the outbox and the new uplink sends them (same seq).
+      this._outbox.flush();
+      // Moving brokers: tell the old one we left; same broker: the new birth message follows at once.
+      await old.stop({ offline: prevUrl !== next.uplink.mqtt.url });
+      this.linkStats.retire(old.counters);
+      this._uplink = this.buildUplink(next);
+      this._uplink.start();
+    }
+    await this.openSources(runners);
+  }
+
   private scheduleFirstBatch(): void {
     this.firstBatch = 'scheduled';
     const attempt = () => {
       if (this.firstBatch !== 'scheduled' || this.stopping) return;
-      if (this.uplink.linkState === 'connected') this.flush();
+      if (this._uplink.linkState === 'connected') this.flush();
       else setTimeout(attempt, 20).unref();
     };
     setImmediate(attempt);
@@ -190,38 +241,35 @@ export class Agent {
 
   flush(): void {
     this.firstBatch = 'done';
-    this.outbox.flush();
-    this.uplink.kick();
+    this._outbox.flush();
+    this._uplink.kick();
   }
 
   statusFields(): Record<string, unknown> {
-    const o = this.outbox.stats();
+    const o = this._outbox.stats();
     return {
       version: VERSION,
       startedAt: this.startedAt,
-      configVersion: this.configVersion,
-      sources: this.sources.length,
+      configVersion: this._info.version,
+      sources: this._sources.length,
       outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
     };
   }
 
   status() {
+    const u = this._uplink;
     return {
-      agent: this.config.agent.id,
+      agent: this._config.agent.id,
       version: VERSION,
       pid: process.pid,
       startedAt: this.startedAt,
-      config: { version: this.configVersion, origin: this.configOrigin, hash: this.configHash },
-      link: { state: this.uplink.linkState, since: this.clock.now() - this.uplink.stateAgeMs, inflight: this.uplink.inflightCount, ...this.uplink.counters },
-      outbox: this.outbox.stats(),
-      stageDrops: Object.fromEntries(this.stageDrops),
+      config: { ...this._info },
+      link: { state: u.linkState, since: this.clock.now() - u.stateAgeMs, inflight: u.inflightCount, ...this.linkStats.totals() },
+      outbox: this._outbox.stats(),
+      stageDrops: Object.fromEntries(this._stageDrops),
       clock: this.clockSync.status(),
-      sources: this.sources.map((s) => s.status()),
+      sources: this._sources.map((s) => s.status()),
     };
-  }
-
-  get scheduler() {
-    return { flush: this.flushTimer, tick: this.tickTimer };
   }
 
   /**
@@ -231,21 +279,20 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const log = this.opts.log;
-    await Promise.allSettled(this.sources.map((s) => s.close()));
+    await Promise.allSettled(this._sources.map((s) => s.close()));
     this.router.flush();
     this.flushTimer.stop();
     this.tickTimer.stop();
     this.statusTimer.stop();
     this.clockSync.stop();
-    this.outbox.flush();
-    this.uplink.kick();
-    await this.uplink.settle(1000);
-    await this.uplink.stop();
-    this.outbox.flush(); // commit the deletions of batches acknowledged while settling
-    const o = this.outbox.stats();
-    const produced = this.sources.reduce((n, s) => n + s.readingCount, 0);
-    this.outbox.close();
-    log.info({ backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, nextSeq: o.nextSeq }, 'edge-agent stopped; unsent readings stay in the outbox');
+    this._outbox.flush();
+    this._uplink.kick();
+    await this._uplink.settle(1000);
+    await this._uplink.stop();
+    this._outbox.flush(); // commit the deletions of batches acknowledged while settling
+    const o = this._outbox.stats();
+    const produced = this._sources.reduce((n, s) => n + s.readingCount, 0);
+    this._outbox.close();
+    this.opts.log.info({ backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, nextSeq: o.nextSeq }, 'edge-agent stopped; unsent readings stay in the outbox');
   }
 }

@@ -23,7 +23,7 @@ uplink:
 buffer: { flushInterval: 200ms }
 sources:
   - { id: gen, driver: sim, pollInterval: 100ms, points: [{ name: n, wave: counter }] }
-control: { socket: ${dir}/agent.sock }
+control: { socket: ${dir}/agent.sock, remoteConfig: { allowUnsigned: true } }
 `);
   const sub = await collect(broker.url, `edge/${AGENT}/#`);
   t.after(() => sub.close());
@@ -39,7 +39,7 @@ control: { socket: ${dir}/agent.sock }
   } };
   const pushedAt = Date.now();
   await publishOnce(broker.url, `edge/${AGENT}/config/set`, JSON.stringify(push));
-  await d.waitLog((l) => l.msg === 'uplink settings changed; waiting for the new connection before confirming', 10_000);
+  await d.waitLog((l) => l.msg === 'config applied; waiting for it to prove itself before confirming' && JSON.stringify(l.require) === '["link","sources"]', 10_000);
   await waitFor(() => states().some((s) => s.status === 'rolled-back'), 70_000, 'rolled-back on the old broker');
   const elapsed = Date.now() - pushedAt;
   t.diagnostic(`rolled back and reported after ${elapsed} ms`);

@@ -31,14 +31,14 @@ export interface Daemon {
 }
 
 /** Starts the BUILT daemon (dist/edge-agent.mjs, as systemd would) as a child process. */
-export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+export function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Daemon {
   if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} missing: run npm run build first (npm test does)`);
-  return spawnDaemon(process.execPath, [BUNDLE, ...args], env);
+  return spawnDaemon(process.execPath, [BUNDLE, ...args], env, cwd);
 }
 
-/** Any command line that runs the daemon (e.g. the unit's ExecStart with its node flags). */
-export function spawnDaemon(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/** Any command line that runs the daemon (e.g. the unit's ExecStart with its node flags). `cwd`: where relative device paths resolve. */
+export function spawnDaemon(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Daemon {
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, cwd });
   const logs: Record<string, unknown>[] = [];
   onLines(proc.stdout!, (line) => {
     try {

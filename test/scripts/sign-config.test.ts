@@ -29,3 +29,26 @@ test('sign-config: keygen, sign a YAML config, the signature verifies; invalid c
   assert.match(bad.stderr, /buffer\.overflow: expected one of drop-oldest/);
   assert.equal(run(['--version', '9', cfg]).status, 2, 'no key: usage error');
 });
+
+test('sign-config --group publishes on {prefix}/groups/{group}/config/set; --agent and --group together is a usage error', async (t) => {
+  const { startBroker } = await import('../helpers/broker.js');
+  const { collect } = await import('../helpers/daemon.js');
+  const broker = await startBroker();
+  t.after(() => broker.stop());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-sign-'));
+  assert.equal(run(['--keygen', dir]).status, 0);
+  const cfg = path.join(dir, 'push.yaml');
+  fs.writeFileSync(cfg, 'uplink: { mqtt: { url: "mqtt://broker:1883" } }\n');
+  const sub = await collect(broker.url, 'edge/groups/+/config/set');
+  t.after(() => sub.close());
+  const key = ['--key', path.join(dir, 'signing.pem'), '--version', '4', cfg, '--publish', broker.url];
+  const pub = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...key, '--group', 'line-a'], { encoding: 'utf8' });
+  assert.equal(pub.status, 0, pub.stderr);
+  assert.match(pub.stdout, /published version 4 to edge\/groups\/line-a\/config\/set .*watch edge\/\+\/config\/state/);
+  const { waitFor } = await import('../helpers/source-context.js');
+  await waitFor(() => sub.messages.length > 0, 5000, 'the group push');
+  assert.equal(sub.messages[0].topic, 'edge/groups/line-a/config/set');
+  const doc = JSON.parse(sub.messages[0].payload.toString());
+  assert.equal(verifySignature(4, doc.config, doc.signature, path.join(dir, 'signing.pub')), undefined);
+  assert.equal(run([...key, '--group', 'line-a', '--agent', 'b1']).status, 2);
+});

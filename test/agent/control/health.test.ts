@@ -7,11 +7,11 @@ import type { RemoteConfig } from '../../../agent/control/remote-config.js';
 /** Just the parts health() and the collectors read. */
 function fakeAgent(link: string, heldBatches: number, states: string[]) {
   return {
-    uplink: { linkState: link, counters: { connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0 } },
-    uplinkBase: { connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0 },
+    uplink: { linkState: link },
+    linkStats: { totals: () => ({ connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, lastAckAt: 0, lastLatencyMs: 0 }) },
     outbox: { stats: () => ({ heldBatches, rows: 0, readings: 0, payloadBytes: 0, fileBytes: 0, capBytes: 1, droppedOverflow: 0, droppedThinned: 0, droppedMemory: 0, writeErrors: 0 }) },
     sources: states.map((s, i) => ({ id: `s${i}`, currentState: s, readingCount: 0, errorCounts: {}, status: () => ({ lastReadingAt: null }) })),
-    readingsOut: new Map(), stageDrops: new Map(), configVersion: 0,
+    readingsOut: new Map(), stageDrops: new Map(), info: { version: 0, origin: 'file', hash: '' },
   } as unknown as Agent;
 }
 const remote = { counts: { applied: 0, rejected: 0, 'rolled-back': 0 } } as unknown as RemoteConfig;

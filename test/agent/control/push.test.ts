@@ -7,8 +7,8 @@ import path from 'node:path';
 import { checkPush, type PushContext } from '../../../agent/control/push.js';
 import { sign, verifySignature, configHash } from '../../../agent/control/signature.js';
 import { parseConfigText, resolvePaths, loadConfigFile } from '../../../agent/config/load.js';
-import { effectiveConfig } from '../../../agent/control/startup.js';
-import { savePersisted, loadPersisted, persistedPath } from '../../../agent/control/persist.js';
+import { effectiveConfig, applySetAside } from '../../../agent/control/startup.js';
+import { savePersisted, loadPersisted, persistedPath, loadFloor } from '../../../agent/control/persist.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-push-'));
 const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
@@ -28,7 +28,7 @@ control: { socket: ${dir}/agent.sock, remoteConfig: { maxBytes: 4KiB${extra} } }
 }
 
 const pushed = { uplink: { mqtt: { url: 'mqtt://127.0.0.1:1883' } }, sources: [{ id: 'a', driver: 'sim', points: [{ name: 'x', wave: 'counter' }] }, { id: 'b', driver: 'sim', points: [{ name: 'y', wave: 'sine' }] }] };
-const ctx = (over: Partial<PushContext> = {}): PushContext => ({ running: running(), runningVersion: 0, minVersion: 0, baseDir: dir, ...over });
+const ctx = (over: Partial<PushContext> = {}): PushContext => ({ running: running(', allowUnsigned: true'), runningVersion: 0, minVersion: 0, baseDir: dir, ...over });
 const buf = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o));
 
 test('a valid push is accepted with the running local-only values', () => {
@@ -52,6 +52,9 @@ test('rejections name the reason and the key path', () => {
     [{ version: 1, config: pushed, extra: 1 }, /extra: unknown key/],
     [{ version: 3, config: pushed }, /version: 3 is not greater than the running version 3/, { runningVersion: 3 }],
     [{ version: 4, config: pushed }, /version: 4 was already tried and rolled back/, { runningVersion: 3, minVersion: 4 }],
+    [{ version: 4, config: pushed }, /version: 4 or a greater one was reverted on this board/, { minVersion: 5, minWhy: 'reverted' }],
+    [{ version: 1, config: pushed }, /remote config is off: control\.remoteConfig\.publicKey is not set/, { running: running() }],
+    [{ version: 1, config: pushed }, /remote config is off: control\.remoteConfig\.enabled is false/, { running: running(', allowUnsigned: true, enabled: false') }],
     [{ version: 1, config: { ...pushed, sources: [{ id: 'a', driver: 'sim', points: [{ name: 'x', wave: 'square' }] }] } }, /sources\[0\]\.points\[0\]\.wave: expected one of sine/],
     [{ version: 1, config: { ...pushed, bogus: 1 } }, /bogus: unknown key/],
     [{ version: 1, config: { ...pushed, control: { socket: '/tmp/elsewhere.sock' } } }, /control\.socket: local-only key/],
@@ -99,7 +102,7 @@ test('key order and white space of the pushed JSON do not matter to the signatur
 test('persisted remote config wins over the file only when it exists and validates', () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-persist-'));
   const file = path.join(d, 'config.yaml');
-  fs.writeFileSync(file, `agent: { id: b, dataDir: ./data }\nuplink: { mqtt: { url: "mqtt://127.0.0.1:1" } }\ncontrol: { socket: ./s.sock }\n`);
+  fs.writeFileSync(file, `agent: { id: b, dataDir: ./data }\nuplink: { mqtt: { url: "mqtt://127.0.0.1:1" } }\ncontrol: { socket: ./s.sock, remoteConfig: { allowUnsigned: true } }\n`);
   const local = loadConfigFile(file);
   assert.equal(effectiveConfig(local).origin, 'file');
   savePersisted(local.config.agent.dataDir, { version: 4, hash: configHash(pushed), config: pushed, appliedAt: 1 });
@@ -115,4 +118,30 @@ test('persisted remote config wins over the file only when it exists and validat
   const bad = effectiveConfig(local);
   assert.equal(bad.origin, 'file');
   assert.match(bad.warning!, /version 5 .* no longer validates: .*bogus: unknown key/);
+});
+
+test('remote config off, or signing turned on: a persisted remote config is not put in force and is set aside at start', () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-aside-'));
+  const file = path.join(d, 'config.yaml');
+  const write = (rc: string) => fs.writeFileSync(file, `agent: { id: b, dataDir: ./data }\nuplink: { mqtt: { url: "mqtt://127.0.0.1:1" } }\ncontrol: { socket: ./s.sock, remoteConfig: { ${rc} } }\n`);
+  write('');
+  const dataDir = path.join(d, 'data');
+  savePersisted(dataDir, { version: 4, hash: configHash(pushed), config: pushed, appliedAt: 1 });
+  const off = effectiveConfig(loadConfigFile(file));
+  assert.equal(off.origin, 'file');
+  assert.equal(off.version, 0);
+  assert.deepEqual(off.setAside, { version: 4, reason: 'remote config is off (control.remoteConfig.publicKey is not set (and allowUnsigned is not true))' });
+  assert.match(off.warning!, /persisted remote config version 4 not put in force: remote config is off .*kept aside \(a start moves it to .*remote-config\.aside\.json/);
+  assert.ok(fs.existsSync(persistedPath(dataDir)), 'effectiveConfig itself changes nothing (check uses it)');
+  write(`publicKey: ${pubFile}`);
+  const signedNow = effectiveConfig(loadConfigFile(file));
+  assert.match(signedNow.setAside!.reason, /taken unsigned and control\.remoteConfig\.publicKey is now set/);
+  savePersisted(dataDir, { version: 4, hash: configHash(pushed), config: pushed, appliedAt: 1, signature: sign(4, pushed, privPem) });
+  assert.equal(effectiveConfig(loadConfigFile(file)).origin, 'remote', 'a signed one stays in force');
+  write('');
+  const eff = effectiveConfig(loadConfigFile(file));
+  applySetAside(eff, dataDir);
+  assert.deepEqual(fs.readdirSync(dataDir).sort(), ['remote-config.aside.json', 'remote-config.floor.json']);
+  assert.deepEqual(loadFloor(dataDir), { version: 4, why: 'set-aside' });
+  assert.equal(effectiveConfig(loadConfigFile(file)).warning, undefined, 'nothing left to warn about at the next start');
 });
