@@ -234,8 +234,14 @@ ${sources}`);
     assert.equal(ok('cat /sys/fs/cgroup/memory/system.slice/edge-agent.service/memory.limit_in_bytes').trim(), String(200 * 1024 * 1024));
     assert.equal(ok('cat /sys/fs/cgroup/pids/system.slice/edge-agent.service/pids.max').trim(), '64');
     // And the kernel enforces such a limit in this container: 400 MiB under MemoryMax=50M is killed.
-    const hog = sh(`systemd-run --wait -q -p MemoryMax=50M -p MemorySwapMax=0 /usr/bin/node -e 'const a=[]; for (let i=0;i<40;i++) a.push(Buffer.alloc(10<<20, 1)); console.log("allocated")'`);
-    assert.notEqual(hog.code, 0, `MemoryMax not enforced: ${hog.out}`);
+    // (with a control run under a 1 GiB limit, so the failure is the limit's doing).
+    const hog = (max: string) => sh(`systemd-run --wait --pipe -q -p MemoryMax=${max} -p MemorySwapMax=0 /usr/bin/node -e 'const a=[]; for (let i=0;i<40;i++) a.push(Buffer.alloc(10<<20, 1)); console.log("allocated")'`);
+    const roomy = hog('1G');
+    assert.equal(roomy.code, 0, `control run: ${roomy.out}${roomy.err}`);
+    assert.match(roomy.out, /allocated/);
+    const tight = hog('50M');
+    assert.notEqual(tight.code, 0, `MemoryMax not enforced: ${tight.out}`);
+    assert.doesNotMatch(tight.out, /allocated/);
   });
 
   it('systemctl stop publishes the retained offline status; nothing is lost across a stop/start with the broker down in between', async () => {
