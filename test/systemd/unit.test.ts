@@ -45,6 +45,7 @@ test('the unit avoids the known traps for a Node daemon and keeps what the daemo
   assert.deepEqual(values('NotifyAccess'), ['all'], 'keep-alives come from systemd-notify children');
   assert.ok(values('WatchdogSec').length === 1);
   assert.deepEqual(values('Restart'), ['on-failure']);
+  assert.deepEqual(values('ExecReload'), ["/bin/sh -c 'kill -HUP ${MAINPID}'"], 'systemctl reload = SIGHUP = re-read the config file');
   assert.ok(values('StartLimitBurst').length === 1 && values('StartLimitIntervalSec').length === 1);
   assert.deepEqual(values('SupplementaryGroups'), ['dialout gpio']);
   for (const dev of ['char-ttyUSB', 'char-ttyACM', 'char-ttyAMA', 'char-gpiochip']) {

@@ -4,23 +4,16 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/**
- * The shared fixtures live next to the repo: `../shared/fixtures/` from the repo root. A git
- * worktree nested one level deeper (wt/<branch>) finds them one more level up.
- */
-export function sharedFixture(...rel: string[]): string {
-  const tried: string[] = [];
-  for (const up of [['..'], ['..', '..']]) {
-    const p = path.resolve(REPO, ...up, 'shared', 'fixtures', ...rel);
-    if (fs.existsSync(p)) return p;
-    tried.push(p);
-  }
-  throw new Error(`fixture ${rel.join('/')} not found; looked at ${tried.join(', ')}`);
+/** A capture kept in the repository under test/fixtures/ (provenance in its folder's README). */
+export function fixture(...rel: string[]): string {
+  const p = path.join(REPO, 'test', 'fixtures', ...rel);
+  if (!fs.existsSync(p)) throw new Error(`fixture ${rel.join('/')} not found at ${p}`);
+  return p;
 }
 
 /** The NMEA sentences of the GlobalSat BU-353-S4 capture (header comments dropped). */
 export function nmeaCapture(): string[] {
-  const file = sharedFixture('nmea', 'globalsat-bu353s4.nmea');
+  const file = fixture('nmea', 'globalsat-bu353s4.nmea');
   return fs.readFileSync(file, 'latin1').split(/\r?\n/).filter((l) => l.startsWith('$'));
 }
 
