@@ -17,7 +17,8 @@
 #                  compiles, about 75 s per arch, both in parallel).
 #   Only the arches asked for are built: `--arch x64` never cross-compiles.
 #
-#   scripts/release.sh [--arch "x64 arm64 armv7"] [--complete] [--no-build] [--natives DIR] [--no-cross]
+#   scripts/release.sh [--arch "x64 arm64 armv7"] [--complete] [--no-build] [--natives DIR] [--no-cross] [--out DIR]
+#     --out DIR       write the tarballs there instead of dist/release (emptied first)
 #     --complete      fail instead of shipping a tarball with a missing addon
 #     --no-build      package dist/ as it is
 #     --natives DIR   binaries built elsewhere, used instead of cross-compiling for the arches DIR has:
@@ -33,6 +34,7 @@ COMPLETE=0
 BUILD=1
 CROSS=1
 ARCHES="x64 arm64 armv7"
+out=dist/release
 while [ $# -gt 0 ]; do
   case "$1" in
     --natives) NATIVES=$(cd "${2:?}" && pwd); shift ;;
@@ -40,13 +42,13 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0 ;;
     --no-cross) CROSS=0 ;;
     --arch) ARCHES=${2:?}; shift ;;
+    --out) out=${2:?}; shift ;;
     *) echo "release.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 
 version=$(node -p 'require("./package.json").version')
-out=dist/release
 # --no-build: use dist/ as built (the test suite builds once, before any test runs).
 if [ "$BUILD" = 1 ] || [ ! -f dist/edge-agent.mjs ]; then npm run --silent build; fi
 rm -rf "$out"
