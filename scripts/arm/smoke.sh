@@ -132,10 +132,13 @@ JS
 start "cd $D && HEAP_OUT=$P/var/lib/ea/heap.json exec node --max-old-space-size=96 --max-semi-space-size=2 --expose-gc --require ./heap-probe.cjs edge-agent.mjs run --config typical.yaml" > "$work/heap-$arch.log" 2>&1
 agent=$!
 sleep "$heap"
+# The load was real: the Modbus source's readings, from the running daemon's status.
+run "cd $D && node edge-agent.mjs status --socket $P/var/lib/ea/agent.sock --json" > "$work/status-$arch.json" 2>&1 || { cat "$work/status-$arch.json"; die "status failed"; }
+polled=$(node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).sources[0]; process.stdout.write(`${s.readings} readings, state ${s.state}`)' "$work/status-$arch.json")
 kill -TERM $agent; rc=0; wait $agent || rc=$?
 agent=
 [ "$rc" = 0 ] && [ -s "$R/var/lib/ea/heap.json" ] || { tail -20 "$work/heap-$arch.log"; die "typical-load run: exit $rc, no heap figures"; }
 cp "$R/var/lib/ea/heap.json" "$work/heap-$arch.json"
 say "heap under typical load, ${heap} s: $(node -e '
   const h = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")), M = (b) => (b / 1048576).toFixed(1);
-  console.log(`heapUsed ${M(h.heapUsedMean)} MiB mean, ${M(h.afterGc.heapUsed)} after GC; heapTotal ${M(h.heapTotalMean)}; external ${M(h.externalMean)} MiB (${h.samples} samples)`)' "$work/heap-$arch.json")"
+  console.log(`heapUsed ${M(h.heapUsedMean)} MiB mean, ${M(h.afterGc.heapUsed)} after GC; heapTotal ${M(h.heapTotalMean)}; external ${M(h.externalMean)} MiB (${h.samples} samples)`)' "$work/heap-$arch.json"); Modbus source: $polled"
