@@ -1,14 +1,15 @@
 #!/bin/sh
-# mkruntime.sh arm64|armv7 DIR: DIR becomes a Debian trixie root for that arch with its Node 20
+# mkruntime.sh arm64|armv7 [DIR]: DIR becomes a Debian trixie root for that arch with its Node 20
 # (Debian's nodejs package), to run a release under qemu-user (see enter.sh). Built without
 # emulation: debootstrap's first stage fetches the debs, `dpkg -x` unpacks them (no maintainer
 # scripts run; node does not need them). The root is cached as a tarball outside the repo and
 # made again when the tarball is missing:
 #   ${EDGE_AGENT_CACHE:-/var/cache/edge-agent-ci}/roots/trixie-<debian arch>-nodejs.tar.zst
-# Needs root, debootstrap and zstd (about 20 s cold per arch, 1 s from the cache).
+# Without DIR: only make sure the cached tarball exists.
+# Needs root, debootstrap and zstd (about 20-50 s cold per arch, 1-2 s from the cache).
 set -eu
-arch=${1:?usage: mkruntime.sh arm64|armv7 DIR}
-dir=$(realpath -m "${2:?usage: mkruntime.sh arm64|armv7 DIR}")
+arch=${1:?usage: mkruntime.sh arm64|armv7 [DIR]}
+dir=${2:+$(realpath -m "$2")}
 case "$arch" in
   arm64) darch=arm64 ;;
   armv7) darch=armhf ;;
@@ -31,6 +32,7 @@ if [ ! -f "$tarball" ]; then
   mv "$tarball.tmp" "$tarball"
   echo "mkruntime.sh: $darch root made in $(( $(date +%s) - t0 )) s, cached as $tarball" >&2
 fi
+[ -n "$dir" ] || exit 0
 rm -rf "$dir"
 mkdir -p "$dir"
 zstd -q -dc "$tarball" | tar -C "$dir" --numeric-owner -xf -

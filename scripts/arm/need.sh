@@ -13,6 +13,10 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "need.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
+# One apt-get at a time among our callers (release.sh builds two arches in parallel); another
+# apt user holding dpkg's lock is waited for.
+exec 9>/var/lock/edge-agent-need.lock
+flock 9
+apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >&2
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >&2
