@@ -6,7 +6,8 @@
 //
 //   node scripts/stage.mjs --out DIR [--arch x64|arm64|armv7] [--natives DIR]
 //
-// --natives DIR: binaries built elsewhere (on a board, or in CI under qemu) for a foreign arch,
+// --natives DIR: binaries built elsewhere for a foreign arch (cross-compiled by scripts/arm/xbuild.sh,
+//   which release.sh runs, or built on a board),
 //   laid out as DIR/<package>/<path in package>, e.g. DIR/better-sqlite3/build/Release/better_sqlite3.node.
 // Writes NATIVES.txt: per addon, included or `missing` (install.sh then builds it on the board).
 import fs from 'node:fs';
@@ -26,12 +27,12 @@ const NM = path.join(REPO, 'node_modules');
 /** Native addons the bundle requires, and where each one's binary sits in its package. */
 const ADDONS = [
   // prebuild-install fetches better-sqlite3 binaries from GitHub at install time (no network
-  // here), so only the host's locally built one exists.
+  // here), so only the host's locally built one exists; ARM ones come with --natives.
   { name: 'better-sqlite3', binary: 'build/Release/better_sqlite3.node' },
   // node-gyp-build: prebuilt binaries for linux-x64, linux-arm64 and linux-arm (armv6/armv7) ship
   // inside the npm package.
   { name: '@serialport/bindings-cpp', prebuilds: { x64: 'linux-x64', arm64: 'linux-arm64', armv7: 'linux-arm' } },
-  // onoff's epoll: always built from source by its install script (node-gyp).
+  // onoff's epoll: always built from source by its install script (node-gyp); ARM: --natives.
   { name: 'epoll', binary: 'build/Release/epoll.node' },
 ];
 /** Needed to build, never at run time. */

@@ -14,8 +14,17 @@ function natives(tarball: string, arch: string): string[] {
   return r.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
 }
 
-test('release.sh: one tarball per arch, honest NATIVES.txt, --complete refuses missing natives, --natives fills them', { timeout: 60_000 }, () => {
-  const r = spawnSync('sh', [RELEASE, '--no-build', '--arch', 'x64 arm64 armv7'], { encoding: 'utf8' });
+test('release.sh --arch x64: the x64 tarball only, no cross build', { timeout: 60_000 }, () => {
+  const r = spawnSync('sh', [RELEASE, '--no-build', '--arch', 'x64', '--complete'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.doesNotMatch(r.stdout + r.stderr, /xbuild|cross/);
+  assert.deepEqual(fs.readdirSync(path.join(REPO, 'dist', 'release')).sort(), ['SHA256SUMS', `edge-agent-${version}-linux-x64.tar.gz`]);
+});
+
+// --no-cross: the plumbing of the fallback for natives built elsewhere (the complete ARM tarballs,
+// cross-compiled and run under qemu, are test/scripts/arm-smoke.test.ts).
+test('release.sh --no-cross: one tarball per arch, honest NATIVES.txt, --complete refuses missing natives, --natives fills them', { timeout: 60_000 }, () => {
+  const r = spawnSync('sh', [RELEASE, '--no-build', '--no-cross', '--arch', 'x64 arm64 armv7'], { encoding: 'utf8' });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   const out = path.join(REPO, 'dist', 'release');
   const tar = (arch: string) => path.join(out, `edge-agent-${version}-linux-${arch}.tar.gz`);
@@ -49,11 +58,11 @@ test('release.sh: one tarball per arch, honest NATIVES.txt, --complete refuses m
   assert.match(inst.stdout, /better-sqlite3 .*epoll do not load .*builds them when run on the board/);
   assert.ok(fs.existsSync(path.join(root, 'opt/edge-agent/node_modules/@serialport/bindings-cpp/prebuilds/linux-arm')));
 
-  const strict = spawnSync('sh', [RELEASE, '--no-build', '--arch', 'arm64', '--complete'], { encoding: 'utf8' });
+  const strict = spawnSync('sh', [RELEASE, '--no-build', '--no-cross', '--arch', 'arm64', '--complete'], { encoding: 'utf8' });
   assert.notEqual(strict.status, 0, '--complete fails while natives are missing');
 
-  // Binaries built on a board or under qemu come in with --natives (placeholders here: only the
-  // plumbing is under test).
+  // Binaries built elsewhere (on a board) come in with --natives, and no cross build happens for
+  // that arch (placeholders here: only the plumbing is under test).
   const nat = tempDir('edge-natives-');
   for (const f of ['better-sqlite3/build/Release/better_sqlite3.node', 'epoll/build/Release/epoll.node']) {
     fs.mkdirSync(path.dirname(path.join(nat, 'linux-arm64', f)), { recursive: true });
@@ -61,5 +70,6 @@ test('release.sh: one tarball per arch, honest NATIVES.txt, --complete refuses m
   }
   const filled = spawnSync('sh', [RELEASE, '--no-build', '--arch', 'arm64', '--complete', '--natives', nat], { encoding: 'utf8' });
   assert.equal(filled.status, 0, `${filled.stdout}\n${filled.stderr}`);
+  assert.doesNotMatch(filled.stdout + filled.stderr, /xbuild/);
   assert.deepEqual(natives(tar('arm64'), 'arm64').filter((l) => l.includes(' missing ')), []);
 });
