@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../../core/log.js';
 import type { Agent } from '../../runtime/agent.js';
@@ -23,6 +25,8 @@ export class CommandChannel {
   /** Commands are checked and their ids persisted one at a time, so execution keeps arrival order. */
   private chain: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  /** control.commands as at start: like the control socket, it changes with a restart only. */
+  private cfg: { publicKey?: string; maxAge: number } | undefined;
 
   constructor(log: Logger) {
     this.log = log.child({ part: 'commands' });
@@ -30,17 +34,24 @@ export class CommandChannel {
   }
 
   private get settings() {
-    return this.agent?.config.control.commands;
+    return this.cfg;
   }
 
   get enabled(): boolean {
-    return !!this.settings?.publicKey;
+    return !!this.cfg?.publicKey;
   }
 
   attach(agent: Agent): void {
     this.agent = agent;
-    const s = agent.config.control.commands;
+    const s = (this.cfg = { ...agent.config.control.commands });
     if (s.publicKey) {
+      // Every command would be rejected (signature): say why once, loudly, at start.
+      try {
+        const key = crypto.createPublicKey(fs.readFileSync(s.publicKey));
+        if (key.asymmetricKeyType !== 'ed25519') throw new Error(`not an ed25519 public key (${key.asymmetricKeyType})`);
+      } catch (e) {
+        this.log.error({ publicKey: s.publicKey, err: (e as Error).message }, 'control.commands.publicKey unusable: every command will be rejected');
+      }
       this.replay = new ReplayStore(agent.config.agent.dataDir, s.maxAge);
       this.replay.load(agent.clock.now());
       if (this.replay.loadError) this.log.error({ file: this.replay.file, err: this.replay.loadError }, 'seen command ids lost: commands issued before now are refused (they could be replays)');
