@@ -141,6 +141,8 @@ test('commands end to end: done with read-back, each rule rejected (device uncha
   assert.equal(st.commands.rejectedBy.signature, 3);
   assert.equal(st.commands.recent[0].id, 'c-1');
   assert.equal(st.commands.recent[0].rule, 'replay');
+  const text = (await cli(['status', '--socket', `${dir}/agent.sock`])).stdout;
+  assert.match(text, new RegExp(`^commands +on, 2 done, ${cases.length} rejected, 0 failed; last \\d+s ago: plc/setpoint = 30 rejected \\(replay\\)$`, 'm'));
   const metrics = (await httpGet(`http://127.0.0.1:${metricsPort}/metrics`)).text;
   assert.match(metrics, /edge_agent_commands_total\{status="done"\} 2/);
   assert.match(metrics, new RegExp(`edge_agent_commands_total\\{status="rejected"\\} ${cases.length}`));
