@@ -37,7 +37,21 @@ export interface Driver {
   close(): Promise<void>;
   /** Driver-specific details for `edge-agent status` (bus queue depth, port, ...). */
   diagnostics?(): Record<string, unknown>;
+  /**
+   * Writes one writable point (SPEC "Commands") on the device's own queue, between polls, and
+   * resolves with the value read back (undefined where the device cannot be read back). The caller
+   * has already validated the value against `writable()`. Device failures reject with WriteFailed.
+   */
+  write?(point: string, value: Value): Promise<Value | undefined>;
 }
+
+/** What a command may set on a point: its type and, for numbers, the configured range. */
+export type WritableSpec =
+  | { type: 'bool' }
+  | { type: 'number'; min: number; max: number; integer?: boolean };
+
+/** A write the device refused or never answered; the message names the device error. */
+export class WriteFailed extends Error {}
 
 /** One entry in drivers/index.ts: a config schema plus a factory. */
 export interface DriverDefinition<S extends z.ZodType = z.ZodType> {
@@ -48,6 +62,8 @@ export interface DriverDefinition<S extends z.ZodType = z.ZodType> {
   create(config: z.output<S>, ctx: SourceContext): Driver;
   /** Point names this source can emit (for validation of pipelines and status). Optional. */
   pointNames?(config: z.output<S>): string[];
+  /** The point's write rule when the config makes it writable; undefined = read-only. */
+  writable?(config: z.output<S>, point: string): WritableSpec | undefined;
 }
 
 export function defineDriver<S extends z.ZodType>(d: DriverDefinition<S>): DriverDefinition<S> {

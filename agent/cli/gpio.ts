@@ -9,6 +9,7 @@ import { GpioResolveError } from '../../drivers/gpio/sysfs-tree.js';
 import { pinSchema } from '../../drivers/gpio/config.js';
 import { PinRunner } from '../../drivers/gpio/pin.js';
 import type { GpioBackend, ResolvedLine } from '../../drivers/gpio/backend.js';
+import { registerGpioWrite } from './gpio-write.js';
 
 interface CommonOpts {
   activeLow?: boolean;
@@ -52,7 +53,7 @@ function common(c: Command): Command {
 }
 
 export function register(program: Command): void {
-  const gpio = program.command('gpio').description('read and watch GPIO lines (BCM numbering)');
+  const gpio = program.command('gpio').description('read, watch and write GPIO lines (BCM numbering)');
 
   common(gpio.command('read').argument('<LINE>', 'BCM line number').description('print the current level of a line'))
     .action(async (lineArg: string, o: CommonOpts) => {
@@ -133,4 +134,5 @@ export function register(program: Command): void {
         runner.close();
       }
     });
+  registerGpioWrite(gpio);
 }

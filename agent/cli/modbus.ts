@@ -11,12 +11,13 @@ import { TcpTransport } from '../../drivers/modbus/tcp-transport.js';
 import { planSource } from '../../drivers/modbus/cycles.js';
 import { describeRequest } from '../../drivers/modbus/planner.js';
 import type { ModbusConfig } from '../../drivers/modbus/config.js';
+import { registerModbusWrite } from './modbus-write.js';
 import {
   DATA_TYPES, MAX_BITS, READ_FC, TABLES, isBitTable, parseOrderLabel, type DataType, type Order, type Table,
 } from '../../drivers/modbus/types.js';
 
 /** Bus options shared by `modbus read` and `modbus scan`. */
-interface BusOpts {
+export interface BusOpts {
   port?: string;
   baud: string;
   parity: string;
@@ -28,21 +29,21 @@ interface BusOpts {
   json?: boolean;
 }
 
-const usage = (msg: string) => new CliError(msg, 2);
+export const usage = (msg: string) => new CliError(msg, 2);
 
-function int(v: string, what: string, min: number, max: number): number {
+export function int(v: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(v)) throw usage(`${what}: expected an integer, got "${v}"`);
   const n = Number(v);
   if (n < min || n > max) throw usage(`${what}: ${n} is outside ${min}..${max}`);
   return n;
 }
 
-function oneOf<T extends string>(v: string, what: string, allowed: readonly T[]): T {
+export function oneOf<T extends string>(v: string, what: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) throw usage(`${what}: expected one of ${allowed.join(', ')}, got "${v}"`);
   return v as T;
 }
 
-function busOptions(cmd: Command): Command {
+export function busOptions(cmd: Command): Command {
   return cmd
     .option('--port <path>', 'RTU: serial port (prefer /dev/serial/by-id/...)')
     .option('--baud <n>', 'RTU: baud rate', '9600')
@@ -58,7 +59,7 @@ function busOptions(cmd: Command): Command {
     .option('-c, --config <file>', 'config file of the daemon (to find its control socket)');
 }
 
-const VIA_DAEMON = `
+export const VIA_DAEMON = `
 While the daemon runs and one of its sources uses the port (or host:port), the request goes
 through the daemon: it waits its turn on the daemon's bus queue between polls, so the two never
 fight over the line. A line on stderr says which path was taken. --direct opens the port itself.`;
@@ -71,7 +72,7 @@ interface BusTarget {
   timeoutMs: number;
 }
 
-function busTarget(o: BusOpts): BusTarget {
+export function busTarget(o: BusOpts): BusTarget {
   const timeoutMs = parseDuration(o.timeout);
   if (timeoutMs === undefined || timeoutMs < 1) throw usage(`--timeout: invalid duration "${o.timeout}"`);
   if (!!o.port === !!o.host) throw usage('give exactly one of --port (Modbus RTU) or --host (Modbus TCP)');
@@ -91,7 +92,7 @@ function busTarget(o: BusOpts): BusTarget {
 }
 
 /** How the control methods name the bus. */
-const busParams = (b: BusTarget) => (b.rtu ? { port: b.rtu.path } : { host: b.tcp!.host, tcpPort: b.tcp!.port });
+export const busParams = (b: BusTarget) => (b.rtu ? { port: b.rtu.path } : { host: b.tcp!.host, tcpPort: b.tcp!.port });
 
 interface OpenBus {
   label: string;
@@ -99,7 +100,7 @@ interface OpenBus {
   timeoutMs: number;
 }
 
-async function openBus(b: BusTarget): Promise<OpenBus> {
+export async function openBus(b: BusTarget): Promise<OpenBus> {
   const transport = b.rtu
     ? new RtuTransport(b.rtu, { reconnect: false })
     : new TcpTransport(b.tcp!.host, b.tcp!.port, { reconnect: false, connectTimeoutMs: Math.max(b.timeoutMs, 3000) });
@@ -334,6 +335,7 @@ ${VIA_DAEMON}
 Through the daemon each probe waits its turn between polls (the daemon's baud applies; --timeout too).
 Exit: 0 at least one unit answered, 1 none answered or the bus cannot be opened, 2 usage error.`)
     .action(scanCmd);
+  registerModbusWrite(modbus);
   modbus.command('plan')
     .description('print the read requests each Modbus source makes per poll cycle')
     .requiredOption('-c, --config <file>', 'config file')

@@ -14,6 +14,7 @@ interface StatusDoc {
   sources: SourceStatus[];
   health?: { healthy: boolean };
   remoteConfig?: { mode: string; note?: string; groups: string[] };
+  commands?: { enabled: boolean; done: number; rejected: number; failed: number; recent: { id: string | null; source?: unknown; point?: unknown; value?: unknown; status: string; rule?: string; error?: string; at: number }[] };
 }
 
 const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : '-');
@@ -21,6 +22,13 @@ function ago(t: number | null | undefined, now: number): string {
   if (!t) return 'never';
   const s = Math.max(0, Math.round((now - t) / 1000));
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+function commandsLine(c: NonNullable<StatusDoc['commands']>, now: number): string {
+  const counts = `${c.done} done, ${c.rejected} rejected, ${c.failed} failed`;
+  const last = c.recent[0];
+  const lastTxt = last ? `; last ${ago(last.at, now)}: ${String(last.source)}/${String(last.point)} = ${JSON.stringify(last.value)} ${last.status}${last.rule ? ` (${last.rule})` : last.error ? ` (${last.error})` : ''}` : '';
+  return c.enabled ? `on, ${counts}${lastTxt}` : `off (no control.commands.publicKey)${c.done + c.rejected + c.failed ? `; ${counts}${lastTxt}` : ''}`;
 }
 
 export function formatStatus(s: StatusDoc, now = Date.now()): string {
@@ -35,6 +43,7 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   const o = s.outbox;
   kv('outbox', `${o.rows} batches, ${o.readings} readings, ${o.payloadBytes} of ${o.capBytes} bytes, oldest ${iso(o.oldestTs)}`);
   kv('drops', `overflow ${o.droppedOverflow}, thinned ${o.droppedThinned}, memory ${o.droppedMemory}`);
+  if (s.commands) kv('commands', commandsLine(s.commands, now));
   out.push('');
   out.push(`${'SOURCE'.padEnd(16)} ${'DRIVER'.padEnd(12)} ${'STATE'.padEnd(12)} ${'READINGS'.padStart(9)} ${'LAST READING'.padEnd(14)} ERRORS`);
   for (const src of s.sources) {

@@ -84,6 +84,7 @@ export function resolvePaths(cfg: Config, baseDir: string): Config {
       ...cfg.control,
       socket: r(cfg.control.socket)!,
       remoteConfig: { ...cfg.control.remoteConfig, publicKey: r(cfg.control.remoteConfig.publicKey) },
+      commands: { ...cfg.control.commands, publicKey: r(cfg.control.commands.publicKey) },
     },
   };
 }

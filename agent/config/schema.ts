@@ -38,6 +38,12 @@ const controlSchema = z.strictObject({
     }).prefault({}),
     maxBytes: size().default(256 * 1024),
   }).prefault({}),
+  /** Writes to devices (SPEC "Commands"): off without publicKey; there is no unsigned mode. */
+  commands: z.strictObject({
+    publicKey: z.string().optional(),
+    /** A command whose ts is older than this when it arrives is rejected (queued during an outage). */
+    maxAge: duration().refine((v) => v >= 1000 && v <= 3_600_000, 'must be between 1s and 1h').default(30_000),
+  }).prefault({}),
 });
 
 export const configSchema = z.strictObject({

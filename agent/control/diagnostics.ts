@@ -20,7 +20,7 @@ export function registerDiagnostics(s: ControlServer): void {
 const bad = (msg: string) => new ControlError(msg, 'bad-params');
 
 /** The daemon's bus named by the params, or `not-held`. */
-function heldBus(p: Record<string, unknown>): { bus: Bus; owner: string; settings: string } {
+export function heldBus(p: Record<string, unknown>): { bus: Bus; owner: string; settings: string } {
   let found;
   if (typeof p.host === 'string') {
     const tcpPort = p.tcpPort ?? 502;
@@ -35,7 +35,7 @@ function heldBus(p: Record<string, unknown>): { bus: Bus; owner: string; setting
 }
 
 /** One attempt per bus turn, so the daemon's polls go between a diagnostic's retries. */
-async function readOnBus(bus: Bus, unit: number, fc: number, address: number, quantity: number, timeoutMs: number, attempts: number): Promise<Buffer> {
+export async function readOnBus(bus: Bus, unit: number, fc: number, address: number, quantity: number, timeoutMs: number, attempts: number): Promise<Buffer> {
   for (let a = 1; ; a++) {
     try {
       // Copied inside the turn: transport.data is reused by the next request.

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.js';
 import type { Agent } from '../runtime/agent.js';
 import { agentHealth, type Health } from './health.js';
 import type { RemoteConfig } from './remote-config.js';
+import type { CommandExecutor } from './commands/executor.js';
 
 /**
  * Prometheus metrics (own Registry, no default collectors: they poll /proc and allocate on every
@@ -20,7 +21,7 @@ export class Metrics {
     this.loop.enable();
   }
 
-  constructor(private readonly agent: Agent, private readonly remote: RemoteConfig) {
+  constructor(private readonly agent: Agent, private readonly remote: RemoteConfig, commands?: CommandExecutor) {
     const r = [this.registry];
     const a = () => this.agent;
     new Counter({
@@ -89,6 +90,16 @@ export class Metrics {
       name: 'edge_agent_config_changes_total', help: 'Config changes by outcome', labelNames: ['status'], registers: r,
       collect() { this.reset(); for (const [status, n] of Object.entries(counts)) this.inc({ status }, n); },
     });
+    if (commands) {
+      new Counter({
+        name: 'edge_agent_commands_total', help: 'Commands (writes to devices) by outcome: done, rejected, failed', labelNames: ['status'], registers: r,
+        collect() { this.reset(); for (const [status, n] of Object.entries(commands.counts)) this.inc({ status }, n); },
+      });
+      new Counter({
+        name: 'edge_agent_commands_rejected_total', help: 'Rejected commands by rule (signature, stale, replay, range, ...)', labelNames: ['rule'], registers: r,
+        collect() { this.reset(); for (const [rule, n] of commands.rejections) this.inc({ rule }, n); },
+      });
+    }
   }
 
   /** Uplink hook: one histogram observation per acknowledged batch. */

@@ -9,6 +9,8 @@ import { ControlServer, ControlError } from './server.js';
 import type { Metrics } from './metrics.js';
 import { agentHealth } from './health.js';
 import { registerDiagnostics } from './diagnostics.js';
+import { CommandChannel } from './commands/channel.js';
+import { registerWriteDiagnostics } from './commands/diagnostics.js';
 
 /**
  * Everything that manages the daemon rather than moves data: remote config, SIGHUP reload, the
@@ -18,6 +20,8 @@ import { registerDiagnostics } from './diagnostics.js';
 export class ControlPlane {
   readonly remote: RemoteConfig;
   readonly server: ControlServer;
+  /** Writes to devices from `.../cmd`; `commands.executor` is what other origins (Sparkplug DCMD) call. */
+  readonly commands: CommandChannel;
   metrics: Metrics | undefined;
   private http: http.Server | undefined;
   private agent: Agent | undefined;
@@ -31,9 +35,16 @@ export class ControlPlane {
   constructor(private readonly log: Logger, local: LoadedConfig, mqttUrlOverride?: string) {
     this.remote = new RemoteConfig({ log, local, mqttUrlOverride });
     this.server = new ControlServer(log.child({ part: 'control' }));
+    this.commands = new CommandChannel(log);
     this.hooks = {
-      onConnect: (c) => this.remote.onConnect(c),
-      onMessage: (t, p, retained) => this.remote.onMessage(t, p, retained),
+      onConnect: (c) => {
+        this.remote.onConnect(c);
+        this.commands.onConnect(c);
+      },
+      onMessage: (t, p, retained) => {
+        this.remote.onMessage(t, p, retained);
+        this.commands.onMessage(t, p, retained);
+      },
       onAck: (ms) => this.metrics?.observeAck(ms),
     };
     // Node's default for SIGHUP is to exit: take it over before anything else can go wrong.
@@ -44,6 +55,7 @@ export class ControlPlane {
   async attach(agent: Agent, remote: { topic?: string; appliedAt?: number } = {}): Promise<void> {
     this.agent = agent;
     this.remote.attach(agent, remote);
+    this.commands.attach(agent);
     const s = this.server;
     s.register('status', 'sources, link, outbox, config in force', () => this.status());
     s.register('config.state', 'the last config change and its outcome (as on .../config/state)', () => this.remote.state ?? null);
@@ -58,6 +70,7 @@ export class ControlPlane {
     s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', async (p, ctx) => (await import('./debug.js')).cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
     s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', async () => (await import('./debug.js')).heapSnapshot(debugDir()));
     registerDiagnostics(s);
+    registerWriteDiagnostics(s, this.commands.executor, () => agent.sources, this.log.child({ part: 'control' }));
     const control = agent.config.control;
     try {
       await s.listen(control.socket);
@@ -70,7 +83,7 @@ export class ControlPlane {
       try {
         // prom-client is loaded only when metrics are asked for: start time and heap on boards without.
         const { Metrics, serveMetrics } = await import('./metrics.js');
-        this.metrics = new Metrics(agent, this.remote);
+        this.metrics = new Metrics(agent, this.remote, this.commands.executor);
         this.http = await serveMetrics(this.metrics, control.metrics.listen, this.log);
       } catch (e) {
         this.log.error({ listen: control.metrics.listen, err: (e as Error).message }, 'metrics endpoint unavailable');
@@ -85,7 +98,7 @@ export class ControlPlane {
 
   status() {
     const agent = this.agent!;
-    return { ...agent.status(), configState: this.remote.state ?? null, remoteConfig: this.remote.policy, health: agentHealth(agent) };
+    return { ...agent.status(), configState: this.remote.state ?? null, remoteConfig: this.remote.policy, health: agentHealth(agent), commands: this.commands.status() };
   }
 
   async stop(): Promise<void> {

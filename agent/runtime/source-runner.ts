@@ -2,7 +2,7 @@ import type { Logger } from '../../core/log.js';
 import type { Clock } from '../../core/clock.js';
 import type { Emit, Quality, Value } from '../../core/reading.js';
 import type { SourceConfig } from '../config/schema.js';
-import type { Driver, DriverDefinition, SourceContext, SourceState } from '../../drivers/types.js';
+import { WriteFailed, type Driver, type DriverDefinition, type SourceContext, type SourceState, type WritableSpec } from '../../drivers/types.js';
 
 export interface SourceStatus {
   id: string;
@@ -101,6 +101,24 @@ export class SourceRunner {
     this.driver = undefined;
     if (d) await d.close();
     this.state = 'stopped';
+  }
+
+  /** Point names the config gives this source; undefined when the driver cannot tell. */
+  pointNames(): string[] | undefined {
+    return this.def.pointNames?.(this.config as never);
+  }
+
+  /** The point's write rule from the config (SPEC "Commands"); undefined = read-only. */
+  writable(point: string): WritableSpec | undefined {
+    return this.def.writable?.(this.config as never, point);
+  }
+
+  /** A validated write through the running driver; rejects with WriteFailed when it cannot run. */
+  async write(point: string, value: Value): Promise<Value | undefined> {
+    const d = this.driver;
+    if (!d) throw new WriteFailed(`source "${this.id}" is not running`);
+    if (!d.write) throw new WriteFailed(`driver ${this.config.driver} cannot write`);
+    return d.write(point, value);
   }
 
   /** Carry the counters of the runner this one replaces (config swap): totals never go backwards. */

@@ -7,6 +7,8 @@ export function topics(prefix: string, agentId: string) {
     status: `${root}/status`,
     configSet: `${root}/config/set`,
     configState: `${root}/config/state`,
+    cmd: `${root}/cmd`,
+    cmdResult: `${root}/cmd/result`,
   };
 }
 export type Topics = ReturnType<typeof topics>;

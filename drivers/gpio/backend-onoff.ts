@@ -42,7 +42,8 @@ export class OnoffBackend implements GpioBackend {
     // export again; it swallows configuration errors in that case, so edge is set below ourselves.
     let g: OnoffGpio;
     try {
-      g = new Gpio(r.number, 'in', undefined, shared ? { reconfigureDirection: false } : { activeLow: false, reconfigureDirection: true });
+      const direction = opts.output ? (opts.output.initial ? 'high' : 'low') : 'in';
+      g = new Gpio(r.number, direction, undefined, shared && !opts.output ? { reconfigureDirection: false } : { activeLow: false, reconfigureDirection: true });
     } catch (e) {
       // Do not leave behind a line we exported but could not use (the retry would take it as someone else's).
       if (exportedByUs) this.tree.unexport(r.number);
@@ -61,6 +62,10 @@ class OnoffLine implements GpioLine {
 
   read(): 0 | 1 {
     return this.g.readSync();
+  }
+
+  write(level: 0 | 1): void {
+    this.g.writeSync(level);
   }
 
   watch(onLevel: (l: 0 | 1) => void, onError: (e: Error) => void): WatchMode {

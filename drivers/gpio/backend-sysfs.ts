@@ -23,6 +23,12 @@ export class SysfsBackend implements GpioBackend {
     const exportedByUs = await this.tree.export(r.number);
     const dir = this.tree.lineDir(r.number);
     try {
+      if (opts.output) {
+        // "high"/"low" sets direction and level in one step: the line never glitches to the other level.
+        fs.writeFileSync(path.join(dir, 'active_low'), '0');
+        fs.writeFileSync(path.join(dir, 'direction'), opts.output.initial ? 'high' : 'low');
+        return new SysfsLine(this.tree, r, exportedByUs, opts.pollIntervalMs, 'sysfs backend has no edge interrupts', true);
+      }
       if (exportedByUs || !opts.readOnlyIfShared) {
         fs.writeFileSync(path.join(dir, 'direction'), 'in');
         fs.writeFileSync(path.join(dir, 'active_low'), '0');
@@ -48,8 +54,13 @@ export class SysfsLine implements GpioLine {
   private stop: (() => void) | undefined;
   private readonly buf = Buffer.alloc(4);
 
-  constructor(private readonly tree: SysfsTree, readonly resolved: ResolvedLine, readonly exportedByUs: boolean, private readonly pollIntervalMs: number, private readonly pollReason: string) {
-    this.fd = fs.openSync(path.join(tree.lineDir(resolved.number), 'value'), 'r');
+  constructor(private readonly tree: SysfsTree, readonly resolved: ResolvedLine, readonly exportedByUs: boolean, private readonly pollIntervalMs: number, private readonly pollReason: string, output = false) {
+    this.fd = fs.openSync(path.join(tree.lineDir(resolved.number), 'value'), output ? 'r+' : 'r');
+  }
+
+  write(level: 0 | 1): void {
+    if (this.fd === undefined) throw new Error(`gpio${this.resolved.number} is closed`);
+    fs.writeSync(this.fd, level ? '1' : '0', 0);
   }
 
   read(): 0 | 1 {

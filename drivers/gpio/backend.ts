@@ -21,6 +21,8 @@ export interface OpenOptions {
    * (the CLI next to a running daemon): read only.
    */
   readOnlyIfShared?: boolean;
+  /** Open as an output driven at this physical level from the start (no glitch through the other level). */
+  output?: { initial: 0 | 1 };
 }
 
 export type WatchMode = { mode: 'interrupt' } | { mode: 'poll'; reason: string };
@@ -39,6 +41,8 @@ export interface GpioLine {
    * by sampling (the returned mode says which and why). A level may repeat; callers dedupe.
    */
   watch(onLevel: (level: 0 | 1) => void, onError: (e: Error) => void): WatchMode;
+  /** Drive an output line to a physical level (lines opened with `output`). Throws on I/O failure. */
+  write?(level: 0 | 1): void;
   /** Stop watching and release the line. Idempotent. */
   close(): void;
 }

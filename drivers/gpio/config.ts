@@ -6,6 +6,10 @@ export const pinSchema = z.strictObject({
   name: identifier(),
   line: z.int().min(0).max(1023),
   mode: z.enum(['input', 'counter']).default('input'),
+  /** out: the line is driven by the agent and writable by commands (SPEC "Commands"). */
+  direction: z.enum(['in', 'out']).default('in'),
+  /** out: the level set when the line is opened (logical, after activeLow); default 0. */
+  initial: z.union([z.literal(0), z.literal(1)]).optional(),
   /** Which accepted changes count: inputs default to both, counters to rising. */
   edge: z.enum(['rising', 'falling', 'both']).optional(),
   /** A new level is accepted once it held this long (0: every change). */
@@ -45,6 +49,11 @@ export const gpioSchema = z.strictObject({
       if (names.has(n)) ctx.addIssue({ code: 'custom', path: ['pins', i, 'name'], message: `point "${n}" is already produced by pins[${names.get(n)}]` });
       else names.set(n, i);
     }
+    if (p.direction === 'out') {
+      if (p.mode === 'counter') ctx.addIssue({ code: 'custom', path: ['pins', i, 'mode'], message: 'a counter counts input pulses: it cannot be direction out' });
+      if (p.edge !== undefined) ctx.addIssue({ code: 'custom', path: ['pins', i, 'edge'], message: 'edge applies to inputs, not to direction out' });
+      if (p.debounce !== 0) ctx.addIssue({ code: 'custom', path: ['pins', i, 'debounce'], message: 'debounce applies to inputs, not to direction out' });
+    } else if (p.initial !== undefined) ctx.addIssue({ code: 'custom', path: ['pins', i, 'initial'], message: 'initial is the level of an output: only with direction: out' });
     if (lines.has(p.line)) ctx.addIssue({ code: 'custom', path: ['pins', i, 'line'], message: `line ${p.line} is already used by pins[${lines.get(p.line)}]` });
     else lines.set(p.line, i);
   });

@@ -1,4 +1,5 @@
-import { defineDriver, type Driver, type SourceContext } from '../types.js';
+import { defineDriver, WriteFailed, type Driver, type SourceContext } from '../types.js';
+import type { Value } from '../../core/reading.js';
 import { Periodic } from '../../core/periodic.js';
 import type { GpioBackend } from './backend.js';
 import { chooseBackend } from './choose.js';
@@ -137,6 +138,14 @@ export class GpioDriver implements Driver {
     this.pins = [];
   }
 
+  /** A command's write to an output pin (drivers/types.ts); resolves with the level read back. */
+  async write(point: string, value: Value): Promise<Value | undefined> {
+    const r = this.pins.find((x) => x.pin.name === point);
+    if (!r) throw new WriteFailed(`no pin "${point}"`);
+    if (typeof value !== 'boolean') throw new WriteFailed(`${point}: expected true or false`);
+    return r.write(value);
+  }
+
   diagnostics(): Record<string, unknown> {
     return {
       backend: this.backendName,
@@ -151,4 +160,5 @@ export const gpioDriver = defineDriver({
   schema: gpioSchema,
   create: (cfg, ctx) => new GpioDriver(cfg, ctx),
   pointNames: (cfg) => cfg.pins.flatMap(pinPoints),
+  writable: (cfg, point) => (cfg.pins.some((p) => p.name === point && p.direction === 'out') ? { type: 'bool' } : undefined),
 });

@@ -1,4 +1,4 @@
-import type { SourceContext } from '../types.js';
+import { WriteFailed, type SourceContext } from '../types.js';
 import type { GpioBackend, GpioLine, WatchMode } from './backend.js';
 import { Backoff } from '../../core/backoff.js';
 import { Debouncer, edgeMatches } from './debounce.js';
@@ -33,12 +33,19 @@ export class PinRunner {
   /** activeLow as an XOR mask on the physical level. */
   private readonly invert: 0 | 1;
   private closed = false;
+  /** direction out: the logical level to drive (initial, then the last command's); kept across a reopen. */
+  private outLevel: 0 | 1;
 
   constructor(readonly pin: PinConfig, private readonly ctx: SourceContext, private readonly backend: GpioBackend, private readonly opts: PinOptions, initialPulses = 0) {
     this.edge = pinEdge(pin);
     this.invert = pin.activeLow ? 1 : 0;
     this.debouncer = new Debouncer(pin.debounce);
     this.counter = pin.mode === 'counter' ? new PulseCounter(initialPulses, pin.scale) : undefined;
+    this.outLevel = pin.initial ?? 0;
+  }
+
+  get isOutput(): boolean {
+    return this.pin.direction === 'out';
   }
 
   get open(): boolean {
@@ -51,7 +58,8 @@ export class PinRunner {
     let line: GpioLine | undefined;
     try {
       const r = await this.backend.resolve(p.line);
-      line = await this.backend.open(r, { pollIntervalMs: this.opts.pollIntervalMs, readOnlyIfShared: this.opts.readOnlyIfShared });
+      const output = this.isOutput ? { initial: (this.outLevel ^ this.invert) as 0 | 1 } : undefined;
+      line = await this.backend.open(r, { pollIntervalMs: this.opts.pollIntervalMs, readOnlyIfShared: this.opts.readOnlyIfShared, output });
       if (this.closed) {
         line.close();
         return;
@@ -67,6 +75,13 @@ export class PinRunner {
     this.backoff.reset();
     const r = line.resolved;
     const where = { pin: p.name, line: p.line, gpio: r.number, chip: r.chipLabel, backend: this.backend.name };
+    if (this.isOutput) {
+      // An output is not watched: its level changes only by our writes, each reported as it is read back.
+      this.ctx.log.info({ ...where, level: this.debouncer.level }, `gpio ${p.name}: line ${p.line} is gpio${r.number} on ${r.chipLabel}, output at ${this.debouncer.level}`);
+      this.emitLevel(this.ctx.clock.now());
+      this.opts.onHealth();
+      return;
+    }
     this.watchMode = line.watch(this.onLevel, this.onError);
     if (this.watchMode.mode === 'interrupt') this.ctx.log.info(where, `gpio ${p.name}: line ${p.line} is gpio${r.number} on ${r.chipLabel}, edge interrupts`);
     else this.ctx.log.warn({ ...where, reason: this.watchMode.reason, pollInterval: this.opts.pollIntervalMs }, `gpio ${p.name}: ${this.watchMode.reason}; falling back to polling the value every ${this.opts.pollIntervalMs} ms`);
@@ -110,6 +125,25 @@ export class PinRunner {
     }
     // Stamp with when the change was first seen, not when debouncing confirmed it.
     this.emitLevel(Math.round(this.ctx.clock.now() - (this.ctx.clock.mono() - at)));
+  }
+
+  /** A command's write to an output: drive the line, read it back, report the level. Returns the read-back level. */
+  write(on: boolean): boolean {
+    if (!this.isOutput) throw new WriteFailed(`${this.pin.name}: line ${this.pin.line} is an input`);
+    const l = this.line;
+    if (!l?.write) throw new WriteFailed(`${this.pin.name}: line ${this.pin.line} is not open${this.lastError ? ` (${this.lastError})` : ''}`);
+    const logical = on ? 1 : 0;
+    let back: 0 | 1;
+    try {
+      l.write((logical ^ this.invert) as 0 | 1);
+      back = (l.read() ^ this.invert) as 0 | 1;
+    } catch (e) {
+      throw new WriteFailed(`${this.pin.name}: writing line ${this.pin.line} failed: ${(e as Error).message}`);
+    }
+    this.outLevel = logical;
+    this.debouncer.reset(back);
+    this.emitLevel(this.ctx.clock.now());
+    return back === 1;
   }
 
   private emitLevel(ts: number): void {
@@ -169,6 +203,7 @@ export class PinRunner {
       line: this.pin.line,
       gpio: this.line?.resolved.number,
       mode: this.pin.mode,
+      direction: this.pin.direction,
       open: this.open,
       watch: this.watchMode?.mode,
       level: this.open ? this.debouncer.level : undefined,

@@ -22,6 +22,14 @@ export const pointSchema = z.strictObject({
   pollInterval: duration().refine((v) => v >= 10, 'must be at least 10ms').optional(),
   /** Overrides the source's unitId for this point. */
   unitId: z.int().min(0).max(255).optional(),
+  /**
+   * Makes the point writable by commands (SPEC "Commands"): `true` on coils and bool registers,
+   * `{ min, max }` (engineering units, after scale) on numeric holding registers. Absent: read-only.
+   */
+  write: z.union([
+    z.literal(true),
+    z.strictObject({ min: z.number().refine(Number.isFinite, 'must be finite'), max: z.number().refine(Number.isFinite, 'must be finite') }),
+  ]).optional(),
 });
 
 export type PointConfig = z.output<typeof pointSchema>;
@@ -56,9 +64,27 @@ function checkPoints(cfg: { points: PointConfig[] }, ctx: z.RefinementCtx): void
     if (type !== 'string' && p.count !== undefined) ctx.addIssue({ code: 'custom', path: at('count'), message: 'only for type string' });
     if (p.bit !== undefined && (bits || type !== 'bool')) ctx.addIssue({ code: 'custom', path: at('bit'), message: 'only for type bool on a holding or input register' });
     if ((type === 'bool' || type === 'string') && (p.scale !== 1 || p.offset !== 0)) ctx.addIssue({ code: 'custom', path: at(p.scale !== 1 ? 'scale' : 'offset'), message: `not applicable to type ${type}` });
+    checkWrite(p, type, (key, message) => ctx.addIssue({ code: 'custom', path: key ? at('write').concat(key) : at('write'), message }));
     const width = bits ? 1 : registerWidth(type, p.count);
     if (p.address + width > 65536) ctx.addIssue({ code: 'custom', path: at('address'), message: `${type} at ${p.address} needs ${width} registers and runs past 65535` });
   });
+}
+
+/** Which points may carry `write`, and in which form (the safety rules of SPEC "Commands"). */
+function checkWrite(p: PointConfig, type: string, issue: (key: string | undefined, message: string) => void): void {
+  const w = p.write;
+  if (w === undefined) return;
+  if (p.table === 'input' || p.table === 'discrete') {
+    issue(undefined, `${p.table === 'input' ? 'input registers' : 'discrete inputs'} are read-only in Modbus; only holding registers and coils can be written`);
+    return;
+  }
+  if (type === 'string') return issue(undefined, 'writing strings is not supported');
+  if (type === 'bool') {
+    if (w !== true) issue(undefined, `a ${p.table === 'coil' ? 'coil' : 'bool point'} takes write: true (no range)`);
+    return;
+  }
+  if (w === true) return issue(undefined, `a numeric register needs the range a command may set: write: { min, max }`);
+  if (w.min > w.max) issue('min', `min ${w.min} is above max ${w.max}`);
 }
 
 export const modbusRtuSchema = z.strictObject({

@@ -153,6 +153,37 @@ export class RtuTransport extends TransportBase implements Transport {
     return p.promise;
   }
 
+  /** A write (FC 5/6/15/16): the same line discipline as read(), answered by an echo. */
+  async write(unit: number, fc: number, body: Buffer, timeoutMs: number): Promise<void> {
+    if (!this.port || !this.isConnected) throw disconnectedError(this.label);
+    if (this.pending) throw new ModbusRequestError('frame', 'request already in flight (bus queue bypassed)');
+    const p = new Pending(unit, fc, 0, 0);
+    p.echo = body.subarray(0, 4);
+    this.pending = p;
+    if (this.dirty) await this.waitForSilence(unit);
+    const port = this.port;
+    if (!port || !this.isConnected || this.pending !== p) {
+      this.pending = undefined;
+      throw disconnectedError(this.label);
+    }
+    this.rxLen = 0;
+    const req = Buffer.allocUnsafe(4 + body.length);
+    req[0] = unit;
+    req[1] = fc;
+    body.copy(req, 2);
+    req.writeUInt16LE(crc16(req, 0, 2 + body.length), 2 + body.length);
+    p.timer = setTimeout(() => {
+      if (this.pending !== p) return;
+      this.pending = undefined;
+      this.dirty = true;
+      this.quietUntil = performance.now() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
+      this.lateUnit = unit;
+      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    port.write(req);
+    await p.promise;
+  }
+
   /**
    * Waits out the late-answer window of a timeout (same unit only), and until no byte has arrived for silenceMs
    * (bounded, so a chattering line cannot stall the bus).
@@ -193,6 +224,7 @@ export class RtuTransport extends TransportBase implements Transport {
       let len: number;
       if (rx[off] !== p.unit) len = -1;
       else if (fc === (p.fc | 0x80)) len = 5;
+      else if (fc === p.fc && p.echo) len = 8;
       else if (fc === p.fc) {
         if (this.rxLen - off < 3) break;
         len = rx[off + 2] === p.byteCount ? 5 + p.byteCount : -1;
@@ -202,7 +234,10 @@ export class RtuTransport extends TransportBase implements Transport {
         clearTimeout(p.timer);
         this.pending = undefined;
         if (fc & 0x80) p.reject(exceptionError(rx[off + 2]));
-        else {
+        else if (p.echo) {
+          if (rx.compare(p.echo, 0, 4, off + 2, off + 6) === 0) p.resolve(0);
+          else p.reject(new ModbusRequestError('frame', `write answer echoes ${rx.subarray(off + 2, off + 6).toString('hex')}, expected ${p.echo.toString('hex')}`));
+        } else {
           rx.copy(this.data, 0, off + 3, off + 3 + p.byteCount);
           p.resolve(p.byteCount);
         }

@@ -1,4 +1,6 @@
 import type { Driver, SourceContext } from '../types.js';
+import type { Value } from '../../core/reading.js';
+import { writePoint } from './write.js';
 import { acquireBus, releaseBus, Bus, type BusClient, type IntervalGroup, type Job } from './bus.js';
 import type { ModbusConfig, PointConfig } from './config.js';
 import { compileDecoder, type Decoder } from './decode.js';
@@ -180,6 +182,15 @@ export class ModbusSource implements Driver, BusClient {
     if (dead.length === 0) this.ctx.setState('ok');
     else if (dead.length === this.units.length) this.ctx.setState('down', `no answer from unit${dead.length > 1 ? 's' : ''} ${dead.join(', ')}`);
     else this.ctx.setState('backing-off', `no answer from unit${dead.length > 1 ? 's' : ''} ${dead.join(', ')}`);
+  }
+
+  /** A command's write (drivers/types.ts): on this bus's queue, between polls; resolves with the read-back value. */
+  async write(point: string, value: Value): Promise<Value | undefined> {
+    const cfg = this.cfg.points.find((p) => p.name === point);
+    const compiled = this.points.find((p) => p.name === point);
+    const v = await writePoint(this.bus, this.cfg, cfg, compiled, value, this.ctx);
+    if (v !== undefined) this.ctx.emit(point, v);
+    return v;
   }
 
   diagnostics(): Record<string, unknown> {

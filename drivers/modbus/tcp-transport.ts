@@ -109,6 +109,31 @@ export class TcpTransport extends TransportBase implements Transport {
     return p.promise;
   }
 
+  /** A write (FC 5/6/15/16), answered by an echo of address and value/quantity. */
+  async write(unit: number, fc: number, body: Buffer, timeoutMs: number): Promise<void> {
+    const s = this.socket;
+    if (!s || !this.isConnected) throw disconnectedError(this.label);
+    if (this.pending) throw new ModbusRequestError('frame', 'request already in flight (bus queue bypassed)');
+    this.tid = (this.tid + 1) & 0xffff;
+    const p = new Pending(unit, fc, 0, this.tid);
+    p.echo = body.subarray(0, 4);
+    this.pending = p;
+    const req = Buffer.allocUnsafe(8 + body.length);
+    req.writeUInt16BE(this.tid, 0);
+    req.writeUInt16BE(0, 2);
+    req.writeUInt16BE(2 + body.length, 4);
+    req[6] = unit;
+    req[7] = fc;
+    body.copy(req, 8);
+    p.timer = setTimeout(() => {
+      if (this.pending !== p) return;
+      this.pending = undefined;
+      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.write(req);
+    await p.promise;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.rxLen + chunk.length > this.rx.length) {
       // More unframed bytes than any valid stream could hold: resynchronise by reconnecting.
@@ -150,6 +175,12 @@ export class TcpTransport extends TransportBase implements Transport {
     if (fc === (p.fc | 0x80) && len >= 9) {
       this.finish(p);
       p.reject(exceptionError(rx[off + 8]));
+      return;
+    }
+    if (p.echo) {
+      this.finish(p);
+      if (fc === p.fc && len === 12 && rx.compare(p.echo, 0, 4, off + 8, off + 12) === 0) p.resolve(0);
+      else p.reject(new ModbusRequestError('frame', `unexpected write answer: function ${fc}, ${rx.subarray(off + 8, off + len).toString('hex')} (expected function ${p.fc}, echo ${p.echo.toString('hex')})`));
       return;
     }
     const n = rx[off + 8];

@@ -17,6 +17,11 @@ export interface Transport {
    * from offset 0 until the next request (read them synchronously).
    */
   read(unit: number, fc: number, address: number, quantity: number, timeoutMs: number): Promise<number>;
+  /**
+   * Sends a write (FC 5, 6, 15 or 16; `body` is the PDU after the function code, see encode.ts)
+   * and resolves when the device echoes it. Exceptions reject as for reads.
+   */
+  write?(unit: number, fc: number, body: Buffer, timeoutMs: number): Promise<void>;
   /** The response data of the last successful read (reused buffer). */
   readonly data: Buffer;
   /** Connection state changes, for the sources' state. */
@@ -45,6 +50,8 @@ export class Pending {
   reject!: (e: ModbusRequestError) => void;
   timer: NodeJS.Timeout | undefined;
   promise!: Promise<number>;
+  /** Writes (FC 5/6/15/16): the answer echoes these 4 bytes (address + value or quantity) instead of carrying data. */
+  echo: Buffer | undefined;
   constructor(readonly unit: number, readonly fc: number, readonly byteCount: number, readonly tid: number) {
     this.promise = new Promise<number>((res, rej) => {
       this.resolve = res;

@@ -47,7 +47,8 @@ export class FakeSysfs {
       const self = this;
       fs.writeFileSync = function (this: unknown, file: fs.PathOrFileDescriptor, ...rest: unknown[]) {
         (orig as (...a: unknown[]) => void).call(this, file, ...rest);
-        if (typeof file === 'string' && ctl.has(path.resolve(file))) self.service();
+        // direction too: "high"/"low" takes effect at once, as in the kernel.
+        if (typeof file === 'string' && (ctl.has(path.resolve(file)) || (path.resolve(file).startsWith(self.root + path.sep) && file.endsWith('/direction')))) self.service();
       } as typeof fs.writeFileSync;
       this.unhook = () => {
         fs.writeFileSync = orig;
@@ -102,6 +103,11 @@ export class FakeSysfs {
     return fs.readFileSync(path.join(this.dir(n), name), 'utf8').trim();
   }
 
+  /** The physical level of kernel line `n` (what an output drives). */
+  level(n: number): 0 | 1 | undefined {
+    return this.physical.get(n);
+  }
+
   /** Drive the physical level of kernel line `n`. */
   set(n: number, level: 0 | 1): void {
     this.physical.set(n, level);
@@ -111,9 +117,24 @@ export class FakeSysfs {
   private syncValue(n: number): void {
     const f = path.join(this.dir(n), 'value');
     let al = '0';
+    let dir = 'in';
     try {
       al = fs.readFileSync(path.join(this.dir(n), 'active_low'), 'utf8').trim();
+      dir = fs.readFileSync(path.join(this.dir(n), 'direction'), 'utf8').trim();
     } catch {
+      return;
+    }
+    // Outputs, as the kernel has them: "high"/"low" written to direction make it "out" at that
+    // level in one step; then the value file is what the user wrote, and it drives the line.
+    if (dir === 'high' || dir === 'low') {
+      fs.writeFileSync(path.join(this.dir(n), 'direction'), 'out\n');
+      this.physical.set(n, dir === 'high' ? 1 : 0);
+      fs.writeFileSync(f, `${(dir === 'high' ? 1 : 0) ^ (al === '1' ? 1 : 0)}\n`);
+      return;
+    }
+    if (dir === 'out') {
+      const v = fs.readFileSync(f, 'utf8').trim();
+      if (v === '0' || v === '1') this.physical.set(n, (Number(v) ^ (al === '1' ? 1 : 0)) as 0 | 1);
       return;
     }
     const want = `${(this.physical.get(n) ?? 0) ^ (al === '1' ? 1 : 0)}\n`;

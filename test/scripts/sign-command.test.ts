@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkEnvelope } from '../../agent/control/commands/envelope.js';
+
+const SCRIPT = path.join(import.meta.dirname, '../../scripts/sign-command.ts');
+const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { encoding: 'utf8' });
+
+test('sign-command: keygen, sign; the agent\'s check accepts it, and refuses it altered or with another key', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-signcmd-'));
+  const kg = run(['--keygen', dir]);
+  assert.equal(kg.status, 0, kg.stderr);
+  const pem = path.join(dir, 'command-signing.pem');
+  const pub = path.join(dir, 'command-signing.pub');
+  assert.equal(fs.statSync(pem).mode & 0o777, 0o600);
+  const r = run(['--key', pem, '--source', 'boiler', '--point', 'setpoint', '--value', '21.5', '--id', 'op-1']);
+  assert.equal(r.status, 0, r.stderr);
+  const cmd = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(cmd).sort(), ['id', 'point', 'signature', 'source', 'ts', 'value']);
+  assert.equal(cmd.value, 21.5);
+  assert.ok(Math.abs(cmd.ts - Date.now()) < 10_000);
+  const check = (doc: unknown) => checkEnvelope(Buffer.from(JSON.stringify(doc)), false, { publicKey: pub, maxAgeMs: 30_000, now: Date.now() });
+  assert.deepEqual(check(cmd), { ok: true, cmd });
+  const altered = check({ ...cmd, value: 80 });
+  assert.equal(altered.ok === false && altered.rule, 'signature');
+  const bool = JSON.parse(run(['--key', pem, '--source', 'boiler', '--point', 'pump', '--value', 'true']).stdout);
+  assert.equal(bool.value, true);
+  assert.match(bool.id, /^[0-9a-f-]{36}$/);
+  assert.equal(check(bool).ok, true);
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-signcmd-'));
+  run(['--keygen', other]);
+  const foreign = JSON.parse(run(['--key', path.join(other, 'command-signing.pem'), '--source', 'b', '--point', 'p', '--value', '1']).stdout);
+  const f = check(foreign);
+  assert.equal(f.ok === false && f.rule, 'signature');
+  assert.equal(run(['--key', pem, '--source', 'b', '--point', 'p', '--value', 'on']).status, 2);
+  assert.equal(run(['--source', 'b', '--point', 'p', '--value', '1']).status, 2);
+});
