@@ -105,8 +105,14 @@ export class Agent {
     agent.tickTimer.start();
     agent.statusTimer.start();
     agent.clockSync.start();
-    agent.sources = await agent.startSources(config);
-    agent.uplink.start();
+    try {
+      agent.sources = await agent.startSources(config);
+      agent.uplink.start();
+    } catch (e) {
+      // Nothing may keep running behind a failed start (sources polling, no uplink, no READY).
+      await agent.stop().catch(() => {});
+      throw e;
+    }
     opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
     return agent;
   }
