@@ -5,7 +5,8 @@ import { duration, positiveDuration, size } from '../../core/config-primitives.j
 
 export const mqttSchema = z.strictObject({
   url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected a URL like mqtt://host:1883 or mqtts://host:8883'),
-  clientId: z.string().optional(),
+  /** Local-only (a push cannot set it: one id on many boards means endless session takeovers). Default edge-agent-{agent.id}. */
+  clientId: z.string().min(1).optional(),
   username: z.string().optional(),
   /** Inline password: allowed for tests, prefer passwordFile or EDGE_AGENT_MQTT_PASSWORD. */
   password: z.string().optional(),
@@ -21,6 +22,10 @@ export const mqttSchema = z.strictObject({
   connectTimeout: positiveDuration().default(10_000),
   reconnectMin: positiveDuration().default(1000),
   reconnectMax: positiveDuration().default(60_000),
+  /** After a failed retry, agents try once per this window at a random phase: a fleet is back within it, evenly spread. */
+  reconnectSpread: positiveDuration().default(15_000),
+  /** With batches waiting, no PUBACK for this long ends the connection (a frozen link); 0 = off (keepalive only). */
+  ackTimeout: duration().default(10_000),
   /** Batches published and not yet acknowledged at once. */
   inflight: z.int().min(1).max(1000).default(16),
 });
