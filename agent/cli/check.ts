@@ -3,8 +3,7 @@ import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
 import { formatError, type ConfigError } from '../config/errors.js';
 import { preflight } from '../config/preflight.js';
 import { effectiveConfig } from '../control/startup.js';
-
-const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+import { plural } from './common.js';
 
 export function register(program: Command): void {
   program

@@ -23,7 +23,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('run the daemon (systemd runs this)')
-    .option('-c, --config <file>', 'config file (default: /etc/edge-agent/config.yaml)', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('--mqtt-url <url>', 'override uplink.mqtt.url (demos, tests)')
     .action(async (opts: { config: string; mqttUrl?: string }) => {
       let loaded: LoadedConfig;
