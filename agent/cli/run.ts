@@ -4,7 +4,7 @@ import { formatError } from '../config/errors.js';
 import { preflight } from '../config/preflight.js';
 import { createLogger, preparePretty } from '../../core/log.js';
 import { Agent } from '../runtime/agent.js';
-import { DataDirLock } from '../runtime/data-dir-lock.js';
+import { DataDirLock, DataDirBusyError } from '../runtime/data-dir-lock.js';
 import { effectiveConfig } from '../control/startup.js';
 import { ControlPlane } from '../control/plane.js';
 import { DEFAULT_CONFIG } from './common.js';
@@ -42,19 +42,19 @@ export function register(program: Command): void {
       const pre = preflight(config, eff.origin === 'file' ? loaded.where : undefined);
       if (pre.errors.length) return refuse(pre.errors.map((err) => formatError(err, eff.origin === 'file' ? loaded.file : eff.source)));
       let lock: DataDirLock | undefined;
+      let lockError: string | undefined;
       try {
         lock = DataDirLock.acquire(config.agent.dataDir);
       } catch (e) {
-        const code = (e as { code?: string }).code;
-        // An unwritable data dir is not fatal (the outbox holds readings in memory then), so the
-        // lock cannot be had there either: go on, and say so below. Anything else is a refusal.
-        if (!(code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOTDIR' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY')) {
-          return refuse([(e as Error).message]);
-        }
+        // Another daemon holds it: refuse. Any other failure means the data dir cannot be written
+        // (read-only, missing mount, wrong owner); the daemon runs on then (the outbox holds readings
+        // in memory), unguarded, and says so below.
+        if (e instanceof DataDirBusyError) return refuse([e.message]);
+        lockError = (e as Error).message;
       }
       await preparePretty();
       const log = createLogger(config.agent.logLevel);
-      if (!lock) log.warn({ dataDir: config.agent.dataDir }, 'cannot lock agent.dataDir (not writable): a second daemon on it would not be refused');
+      if (!lock) log.warn({ dataDir: config.agent.dataDir, err: lockError }, 'cannot lock agent.dataDir (not writable): a second daemon on it would not be refused');
       for (const w of pre.warnings) log.warn({ key: w.path }, formatError(w));
       if (eff.warning) log.warn(eff.warning);
       log.info({ version: eff.version, origin: eff.origin, source: eff.source }, 'config in force');

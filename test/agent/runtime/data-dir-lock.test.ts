@@ -59,3 +59,24 @@ test('in one process: the lock is exclusive per holder and released on release()
   a.release();
   DataDirLock.acquire(dir).release();
 });
+
+test('a data dir that cannot be written at all: the daemon still runs (readings in memory) and warns it cannot lock it', async () => {
+  const dir = tempDir();
+  const file = `${dir}/not-a-dir`;
+  (await import('node:fs')).writeFileSync(file, 'x');
+  const cfg = writeConfig(dir, `agent: { id: lock2, dataDir: ${file}/data }
+uplink:
+  mqtt: { url: "mqtt://127.0.0.1:1" }
+control: { socket: ${dir}/agent.sock }
+sources:
+  - { id: s, driver: sim, pollInterval: 50ms, points: [ { name: w, wave: counter } ] }
+`);
+  const d = startDaemon(['run', '--config', cfg]);
+  try {
+    const w = await d.waitLog((l) => String(l.msg).startsWith('cannot lock agent.dataDir'));
+    assert.match(String(w.err), /ENOTDIR|EEXIST/);
+    await d.waitLog((l) => l.msg === 'edge-agent started');
+  } finally {
+    assert.equal(await d.stop(), 0);
+  }
+});
