@@ -24,7 +24,7 @@ export const duration = () =>
       }
       return ms;
     })
-    .meta({ description: 'duration: 250ms, 10s, 5m, 1h or integer milliseconds' });
+    .meta({ description: 'duration: 250ms, 10s, 5m, 1h or integer milliseconds', minimum: 0 });
 
 /** A duration that must be above zero (intervals, periods, timeouts): 0 would spin or never fire. */
 export const positiveDuration = () => duration().refine((v) => v > 0, 'must be greater than 0 (e.g. 250ms, 10s)');
@@ -43,7 +43,7 @@ export const size = () =>
       }
       return b;
     })
-    .meta({ description: 'size: 64MiB, 512KiB or integer bytes' });
+    .meta({ description: 'size: 64MiB, 512KiB or integer bytes', minimum: 0 });
 
 /** Source and point ids end up in topics and globs: keep them plain. */
 export const identifier = () =>
