@@ -80,7 +80,9 @@ export class MqttUplink {
   ) {
     this.topics = topics(cfg.mqtt.topicPrefix, agentId);
     this.backoff = new ReconnectSchedule(cfg.mqtt.reconnectMin, cfg.mqtt.reconnectMax, cfg.mqtt.reconnectSpread);
-    if (cfg.mqtt.ackTimeout > 0 && cfg.mqtt.qos > 0) this.puback = new PubackWatchdog(cfg.mqtt.ackTimeout, () => this.inflight.size, (ms) => this.ackOverdue(ms));
+    // A metered (slow) link gets one batch's transmission time on top: PUBACKs come at least that often while it moves.
+    const perBatchMs = cfg.maxBytesPerSecond ? Math.ceil((cfg.batch.maxBytes * 1000) / cfg.maxBytesPerSecond) : 0;
+    if (cfg.mqtt.ackTimeout > 0 && cfg.mqtt.qos > 0) this.puback = new PubackWatchdog(cfg.mqtt.ackTimeout + perBatchMs, () => this.inflight.size, (ms) => this.ackOverdue(ms));
     if (cfg.maxBytesPerSecond) this.bucket = new TokenBucket(cfg.maxBytesPerSecond, Math.max(cfg.maxBytesPerSecond, cfg.batch.maxBytes));
     this.connected = new Promise((r) => (this.markConnected = r));
   }

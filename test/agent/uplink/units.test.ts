@@ -90,3 +90,16 @@ test('client id: derived from agent.id unless the local file sets one; a push ca
   // Repeating the board's own value is fine.
   assert.ok(mergeRemote({ uplink: { mqtt: { url: 'mqtt://h:1883', clientId: 'mine' } } }, local(', clientId: mine'), '/', true).ok);
 });
+
+test('PUBACK watchdog on a metered link allows one batch\'s transmission time on top; QoS 0 or ackTimeout 0: off', async () => {
+  const { MqttUplink } = await import('../../../agent/uplink/mqtt-uplink.js');
+  const { uplinkSchema } = await import('../../../agent/uplink/schema.js');
+  const { silentLogger } = await import('../../../core/log.js');
+  const src = { next: () => [], ack: () => {} };
+  const wd = (cfg: unknown) => (new MqttUplink(uplinkSchema.parse(cfg), 'a', src, silentLogger) as unknown as { puback?: PubackWatchdog }).puback;
+  assert.equal(wd({ mqtt: { url: 'mqtt://h' } })?.timeoutMs, 10_000);
+  // 256 KiB at 2 KiB/s: 128 s per batch.
+  assert.equal(wd({ mqtt: { url: 'mqtt://h' }, maxBytesPerSecond: '2KiB' })?.timeoutMs, 138_000);
+  assert.equal(wd({ mqtt: { url: 'mqtt://h', ackTimeout: 0 } }), undefined);
+  assert.equal(wd({ mqtt: { url: 'mqtt://h', qos: 0 } }), undefined);
+});
