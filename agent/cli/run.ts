@@ -55,7 +55,8 @@ export function register(program: Command): void {
       await preparePretty();
       const log = createLogger(config.agent.logLevel);
       if (!lock) log.warn({ dataDir: config.agent.dataDir, err: lockError }, 'cannot lock agent.dataDir (not writable): a second daemon on it would not be refused');
-      for (const w of pre.warnings) log.warn({ key: w.path }, formatError(w));
+      // The data dir warning is for `check` (often run as another user); here the outbox says it itself.
+      for (const w of pre.warnings) if (w.path !== 'agent.dataDir') log.warn({ configKey: w.path }, formatError(w));
       if (eff.warning) log.warn(eff.warning);
       log.info({ version: eff.version, origin: eff.origin, source: eff.source }, 'config in force');
       let plane: ControlPlane | undefined;

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { requireTool } from '../../helpers/system.js';
 import { parseConfigText, loadConfigFile, ConfigInvalidError } from '../../../agent/config/load.js';
 import { preflight } from '../../../agent/config/preflight.js';
 import { formatError } from '../../../agent/config/errors.js';
@@ -80,12 +81,34 @@ test('a serial source whose point names come from the data (json) does not trigg
   assert.deepEqual(pre.warnings.filter((w) => w.path.startsWith('pipelines')).map((w) => w.path), ['pipelines[1].match']);
 });
 
-test('an existing but unwritable data dir is not called "does not exist", and fs codes are not doubled', { skip: process.getuid?.() === 0 ? 'root can write anywhere: checked through the outbox hint below instead' : false }, () => {
+// As root nothing is unwritable: run the CLI as nobody then (setpriv, util-linux).
+const asUser = process.getuid?.() === 0 ? (requireTool('setpriv', 'util-linux') ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : undefined) : [];
+// nobody must be able to read the bundle and its node_modules (a checkout under a 0700 home cannot).
+const nobodyCanRun = asUser === undefined ? false : asUser.length === 0 || spawnSync(asUser[0], [...asUser.slice(1), process.execPath, BUNDLE, '--version']).status === 0;
+
+test('an existing but unwritable data dir is called that (was: "does not exist and cannot be created"), in check and in the daemon\'s log', { skip: asUser === undefined ? 'running as root without setpriv' : !nobodyCanRun ? `user nobody cannot run ${BUNDLE} (checkout not world-readable)` : false }, async () => {
   const dir = tempDir();
-  fs.chmodSync(dir, 0o500);
-  const file = writeConfig(tempDir(), `agent: { dataDir: ${dir} }\n${base}`);
-  const pre = preflight(loadConfigFile(file).config);
-  assert.match(pre.warnings[0].message, /exists but is not writable/);
+  fs.chmodSync(dir, 0o755);
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(data, { mode: 0o755 }); // owned by us, not writable by the user the CLI runs as below
+  if (asUser!.length === 0) fs.chmodSync(data, 0o555);
+  const file = writeConfig(dir, `agent: { id: ro, dataDir: ${data} }\n${base}control: { socket: ${dir}/agent.sock }\n`);
+  fs.chmodSync(file, 0o644);
+  const run = (args: string[]) => spawnSync(asUser![0] ?? process.execPath, [...asUser!.slice(1), ...(asUser!.length ? [process.execPath] : []), BUNDLE, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const chk = run(['check', '--config', file]);
+  assert.equal(chk.status, 0, chk.stderr);
+  assert.match(chk.stderr, new RegExp(`warning: agent\\.dataDir: ${data} exists but is not writable by this user`));
+  const d = spawn(asUser![0] ?? process.execPath, [...asUser!.slice(1), ...(asUser!.length ? [process.execPath] : []), BUNDLE, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  d.stdout.on('data', (x) => (out += x));
+  const end = Date.now() + 15_000;
+  while (!/edge-agent started/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  d.kill('SIGTERM');
+  await new Promise((r) => d.once('exit', r));
+  const line = out.split('\n').find((l) => l.includes('cannot open the outbox')) ?? '';
+  assert.match(line, /the data dir exists but this user cannot create files in it/, out);
+  assert.doesNotMatch(line, /does not exist/);
+  assert.doesNotMatch(out, /"\[redacted\]"/);
 });
 
 test('outbox: CANTOPEN on an existing dir is reported as not writable; EACCES is not doubled', async () => {
