@@ -7,7 +7,7 @@
 //   node --import tsx scripts/sign-config.ts --keygen ./keys   # writes signing.pem + signing.pub
 //
 // The signature is ed25519 over the JCS canonical JSON of {"config": ..., "version": N}.
-// Local-only keys (agent.id, agent.dataDir, control.*) are best left out: each board keeps its own.
+// Local-only keys (agent.id, agent.dataDir, control.*, uplink.mqtt.clientId) are best left out: each board keeps its own.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

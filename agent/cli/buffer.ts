@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
-import { CliError, DEFAULT_DATA_DIR } from './common.js';
+import { CliError, DEFAULT_DATA_DIR, plural } from './common.js';
+import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
+import { formatError } from '../config/errors.js';
 import { ROW_OVERHEAD } from '../outbox/outbox.js';
 
 /** Reads the outbox without the daemon (read-only; WAL lets it run beside a live daemon). */
@@ -37,15 +39,28 @@ export function bufferStats(dataDir: string) {
   }
 }
 
+/** --data-dir, else agent.dataDir of --config (as `status` finds the socket), else the default. */
+function dataDirOf(o: { dataDir?: string; config?: string }): string {
+  if (o.dataDir) return o.dataDir;
+  if (!o.config) return DEFAULT_DATA_DIR;
+  try {
+    return loadConfigFile(o.config).config.agent.dataDir;
+  } catch (e) {
+    if (e instanceof ConfigInvalidError) throw new CliError(e.errors.map((x) => formatError(x, e.file)).join('\n'));
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
   const buffer = program.command('buffer').description('inspect the on-disk outbox');
   buffer
     .command('stats')
     .description('outbox size, rows, oldest reading, drop counters')
-    .option('-d, --data-dir <dir>', 'agent.dataDir of the agent', DEFAULT_DATA_DIR)
+    .option('-d, --data-dir <dir>', `agent.dataDir of the agent (default: agent.dataDir of --config, else ${DEFAULT_DATA_DIR})`)
+    .option('-c, --config <file>', 'config file of the agent (to find its data dir)')
     .option('--json', 'machine-readable output')
-    .action((opts: { dataDir: string; json?: boolean }) => {
-      const s = bufferStats(opts.dataDir);
+    .action((opts: { dataDir?: string; config?: string; json?: boolean }) => {
+      const s = bufferStats(dataDirOf(opts));
       if (opts.json) {
         process.stdout.write(JSON.stringify(s) + '\n');
         return;
@@ -54,8 +69,8 @@ export function register(program: Command): void {
         ['outbox', s.file],
         ['batches', String(s.rows)],
         ['readings', String(s.readings)],
-        ['payload', `${s.payloadBytes} bytes`],
-        ['on disk', `${s.fileBytes} bytes (db + wal)`],
+        ['payload', plural(s.payloadBytes, 'byte')],
+        ['on disk', `${plural(s.fileBytes, 'byte')} (db + wal)`],
         ['oldest reading', s.oldest ?? '-'],
         ['seq', s.rows ? `${s.firstSeq}..${s.lastSeq} (a restart continues at ${s.nextSeq})` : `a restart continues at ${s.nextSeq ?? 1}`],
         ['dropped (overflow)', String(s.droppedOverflow)],

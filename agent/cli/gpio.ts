@@ -47,7 +47,7 @@ function common(c: Command): Command {
   return c
     .option('--active-low', 'invert the level (as the pin option activeLow)')
     .option('--chip <label>', 'gpiochip label (default: the Raspberry Pi header chip)')
-    .option('--sysfs-root <dir>', 'sysfs GPIO root (default $EDGE_AGENT_GPIO_SYSFS or /sys/class/gpio)')
+    .option('--sysfs-root <dir>', 'sysfs GPIO root (default: $EDGE_AGENT_GPIO_SYSFS or /sys/class/gpio)')
     .option('--backend <name>', 'auto | onoff | sysfs', 'auto')
     .option('--json', 'machine-readable output');
 }

@@ -292,7 +292,7 @@ function planCmd(o: { config: string; json?: boolean }): void {
   }
   if (report.length === 0) process.stdout.write(`${o.config}: no modbus-rtu or modbus-tcp source\n`);
   for (const r of report) {
-    process.stdout.write(`${r.id} (${r.driver} ${r.bus}, ${r.points} points, maxGap ${r.maxGap}): ${r.requestsAllDue} request${r.requestsAllDue === 1 ? '' : 's'} when every point is due\n`);
+    process.stdout.write(`${r.id} (${r.driver} ${r.bus}, ${r.points} point${r.points === 1 ? '' : 's'}, maxGap ${r.maxGap}): ${r.requestsAllDue} request${r.requestsAllDue === 1 ? '' : 's'} when every point is due\n`);
     for (const t of r.text) process.stdout.write(`  ${t}\n`);
     if (r.cycles.length > 1) {
       for (const c of r.cycles) process.stdout.write(`  cycles with ${c.intervals.map((i) => `${i}ms`).join(' + ')} due: ${c.requests} request${c.requests === 1 ? '' : 's'}\n`);
@@ -312,7 +312,7 @@ export function register(program: Command): void {
     .option('--table <t>', `one of ${TABLES.join(', ')}`, 'holding')
     .requiredOption('--address <n>', 'first address (0-based, as on the wire)')
     .option('--count <n>', 'number of values (type string: its length in registers)', '1')
-    .option('--type <t>', `one of ${DATA_TYPES.join(', ')} (default uint16, bool for coil/discrete)`)
+    .option('--type <t>', `one of ${DATA_TYPES.join(', ')} (default: uint16; bool for coil/discrete)`)
     .option('--byte-order <o>', 'big or little: byte order within a register', 'big')
     .option('--word-order <o>', 'big or little: register order of 32/64-bit values (little = low word first)', 'big')
     .option('--order <ABCD>', 'shorthand for both orders: ABCD, CDAB, BADC or DCBA')

@@ -173,7 +173,8 @@ async function monitor(opts: MonitorOpts): Promise<void> {
       } else out(`    ${point} = ${JSON.stringify(value)}`);
     },
     error(kind, message) {
-      if (!opened && kind === 'open') openError ??= message;
+      // An open failure before the port ever opened is the exit line: said once, not per retry.
+      if (!opened && kind === 'open') return void (openError ??= message);
       if (opts.json) {
         if (rec) rec.error = { kind, message };
         else out(JSON.stringify({ error: { kind, message } }));
@@ -181,6 +182,7 @@ async function monitor(opts: MonitorOpts): Promise<void> {
     },
     setState(state, detail) {
       if (state === 'ok') opened = true;
+      if (!opened && state === 'backing-off') return;
       process.stderr.write(`# ${state}${detail ? `: ${detail}` : ''}\n`);
     },
   };
@@ -228,11 +230,11 @@ export function register(program: Command): void {
     .command('monitor')
     .description('print raw lines from a port and what the parser makes of them (Ctrl-C to stop)')
     .option('-p, --port <path>', 'serial device, e.g. /dev/ttyUSB0')
-    .option('-b, --baud <rate>', 'baud rate (default 9600, or the source\'s)')
+    .option('-b, --baud <rate>', 'baud rate (default: 9600, or the source\'s)')
     .option('-c, --config <file>', 'take framing, parser (and the daemon\'s control socket) from this config...')
     .option('-s, --source <id>', '...for this source id')
     .option('--parse <name>', 'parser without a config: kv, json or nmea')
-    .option('--delimiter <text>', 'line end, escapes allowed (default \\n; \\r\\n accepted)')
+    .option('--delimiter <text>', 'line end, escapes allowed (default: \\n; \\r\\n accepted)')
     .option('--json', 'one JSON object per line: {raw, points, error?}')
     .option('--direct', 'open the port even if the daemon runs (it must not hold the port)')
     .option('--socket <path>', `daemon control socket (default: control.socket of --config, else ${DEFAULT_SOCKET})`)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ask, targetOptions, type TargetOptions } from './control-target.js';
 import type { SourceStatus } from '../runtime/source-runner.js';
+import { plural } from './common.js';
 
 interface StatusDoc {
   agent: string;
@@ -39,9 +40,9 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   kv('config', `version ${s.config.version} from ${s.config.origin}${s.config.hash ? ` (sha256 ${s.config.hash.slice(0, 12)})` : ''}`);
   if (s.remoteConfig) kv('remote config', s.remoteConfig.mode === 'off' ? `off (${s.remoteConfig.note})` : `${s.remoteConfig.mode === 'unsigned' ? 'UNSIGNED pushes accepted (allowUnsigned: lab only)' : 'signed pushes only'}${s.remoteConfig.groups.length ? `, groups ${s.remoteConfig.groups.join(', ')}` : ''}`);
   if (s.configState) kv('last change', `${s.configState.status} version ${s.configState.version} at ${iso(s.configState.at)}${s.configState.errors.length ? `: ${s.configState.errors.join('; ')}` : ''}`);
-  kv('link', `${s.link.state} for ${ago(s.link.since, now).replace(' ago', '')}, ${s.link.inflight} in flight, ${s.link.connects} connects, ${s.link.disconnects} drops, last ack latency ${Math.round(s.link.lastLatencyMs)} ms`);
+  kv('link', `${s.link.state} for ${ago(s.link.since, now).replace(' ago', '')}, ${s.link.inflight} in flight, ${plural(s.link.connects, 'connect')}, ${plural(s.link.disconnects, 'drop')}, last ack latency ${Math.round(s.link.lastLatencyMs)} ms`);
   const o = s.outbox;
-  kv('outbox', `${o.rows} batches, ${o.readings} readings, ${o.payloadBytes} of ${o.capBytes} bytes, oldest ${iso(o.oldestTs)}`);
+  kv('outbox', `${plural(o.rows, 'batch', 'batches')}, ${plural(o.readings, 'reading')}, ${o.payloadBytes} of ${plural(o.capBytes, 'byte')}, oldest ${iso(o.oldestTs)}`);
   kv('drops', `overflow ${o.droppedOverflow}, thinned ${o.droppedThinned}, memory ${o.droppedMemory}`);
   if (s.commands) kv('commands', commandsLine(s.commands, now));
   out.push('');

@@ -69,6 +69,8 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], root: unknown
       }
       case 'too_small':
       case 'too_big':
+        out.push({ path, message: boundMessage(iss) });
+        break;
       case 'invalid_format':
       case 'custom':
       default:
@@ -76,6 +78,22 @@ export function fromZodIssues(issues: readonly z.core.$ZodIssue[], root: unknown
     }
   }
   return out;
+}
+
+/** zod's "Too small: expected array to have >=1 items" in the file's own terms. */
+function boundMessage(iss: z.core.$ZodIssue): string {
+  const i = iss as { code: string; origin?: string; minimum?: number | bigint; maximum?: number | bigint; inclusive?: boolean; message: string };
+  const small = i.code === 'too_small';
+  const limit = Number(small ? i.minimum : i.maximum);
+  if (i.origin === 'array') {
+    const n = i.inclusive === false ? (small ? limit + 1 : limit - 1) : limit;
+    return `expected ${small ? 'at least' : 'at most'} ${n} item${n === 1 ? '' : 's'}`;
+  }
+  if (i.origin === 'number' || i.origin === 'int' || i.origin === 'bigint') {
+    return `must be ${small ? (i.inclusive === false ? 'greater than' : 'at least') : (i.inclusive === false ? 'less than' : 'at most')} ${limit}`;
+  }
+  if (i.origin === 'string') return `must be ${small ? 'at least' : 'at most'} ${limit} character${limit === 1 ? '' : 's'} long`;
+  return i.message;
 }
 
 function getIn(root: unknown, path: readonly PropertyKey[]): unknown {

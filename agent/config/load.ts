@@ -3,6 +3,8 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { fromZodIssues, formatPath, type ConfigError } from './errors.js';
+import { mergeMisspelled } from './typos.js';
+import { describeFsError, readBounded, MAX_CONFIG_BYTES } from './read-bounded.js';
 
 export class ConfigInvalidError extends Error {
   constructor(readonly errors: ConfigError[], readonly file?: string) {
@@ -10,8 +12,11 @@ export class ConfigInvalidError extends Error {
   }
 }
 
+/** line:col of the value at a key path (for checks made after parsing, e.g. preflight). */
+export type Locator = (p: readonly PropertyKey[]) => { line: number; col: number } | undefined;
+
 export type ParseResult =
-  | { ok: true; config: Config; raw: unknown }
+  | { ok: true; config: Config; raw: unknown; where?: Locator }
   | { ok: false; errors: ConfigError[] };
 
 /** Position of the value at `path`, or of its deepest existing ancestor (for missing keys). */
@@ -50,20 +55,24 @@ export function parseConfigText(text: string): ParseResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const errors: ConfigError[] = [];
-  for (const e of doc.errors) {
-    const lp = lc.linePos(e.pos[0]);
-    errors.push({ path: '(yaml)', message: e.message.split('\n')[0], line: lp.line, col: lp.col });
+  // Only the first syntax error: the parser's later ones are consequences of it (one unclosed
+  // quote or bad indent gives 2-4), and guessing past it would name keys that are fine.
+  const first = doc.errors[0];
+  if (first) {
+    const lp = lc.linePos(first.pos[0]);
+    errors.push({ path: '(yaml)', message: first.message.split('\n')[0], line: lp.line, col: lp.col });
+    return { ok: false, errors };
   }
-  if (errors.length) return { ok: false, errors };
   const raw = doc.toJS({ maxAliasCount: 100 });
-  return validate(raw, (p, unknownKey) => (unknownKey ? locateKey(doc, lc, p) : locate(doc, lc, p)));
+  const res = validate(raw, (p, unknownKey) => (unknownKey ? locateKey(doc, lc, p) : locate(doc, lc, p)));
+  return res.ok ? { ...res, where: (p) => locate(doc, lc, p) } : res;
 }
 
 /** Validate an already-parsed object (remote pushes). Positions are absent. */
 export function validate(raw: unknown, where?: (p: readonly PropertyKey[], unknownKey: boolean) => { line: number; col: number } | undefined): ParseResult {
   const res = configSchema.safeParse(raw ?? {});
   if (res.success) return { ok: true, config: res.data, raw };
-  const errors: ConfigError[] = fromZodIssues(res.error.issues, raw).map((i) => {
+  const errors: ConfigError[] = mergeMisspelled(fromZodIssues(res.error.issues, raw)).map((i) => {
     const unknownKey = i.message.startsWith('unknown key');
     const at = where?.(i.path, unknownKey);
     return { path: formatPath(i.path), message: i.message, line: at?.line, col: at?.col };
@@ -94,18 +103,21 @@ export interface LoadedConfig {
   raw: unknown;
   file: string;
   baseDir: string;
+  where?: Locator;
 }
 
 /** Read, parse, validate and resolve a config file; throws ConfigInvalidError listing every problem. */
 export function loadConfigFile(file: string): LoadedConfig {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBounded(file, MAX_CONFIG_BYTES);
   } catch (e) {
-    throw new ConfigInvalidError([{ path: '(file)', message: `cannot read ${file}: ${(e as Error).message}` }], file);
+    const err = e as NodeJS.ErrnoException;
+    const msg = err.code === 'EFBIG' ? err.message : `cannot read ${file}: ${describeFsError(err)}`;
+    throw new ConfigInvalidError([{ path: '(file)', message: msg }], file);
   }
   const res = parseConfigText(text);
   if (!res.ok) throw new ConfigInvalidError(res.errors, file);
   const baseDir = path.dirname(path.resolve(file));
-  return { config: resolvePaths(res.config, baseDir), raw: res.raw, file, baseDir };
+  return { config: resolvePaths(res.config, baseDir), raw: res.raw, file, baseDir, where: res.where };
 }

@@ -8,7 +8,7 @@ import { formatPath, type ConfigError } from '../config/errors.js';
  * `agent.id`, because one pushed config serves many boards and each keeps its own identity.
  * A push may omit them (the running values stay) or repeat them unchanged.
  */
-const LOCAL_ONLY: readonly (readonly string[])[] = [['agent', 'id'], ['agent', 'dataDir'], ['control']];
+const LOCAL_ONLY: readonly (readonly string[])[] = [['agent', 'id'], ['agent', 'dataDir'], ['control'], ['uplink', 'mqtt', 'clientId']];
 
 export type MergeResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 
@@ -57,6 +57,6 @@ export function mergeRemote(raw: unknown, local: Config, baseDir: string, strict
   if (errors.length) return { ok: false, errors };
   return {
     ok: true,
-    config: { ...pushed, agent: { ...pushed.agent, id: local.agent.id, dataDir: local.agent.dataDir }, control: local.control },
+    config: { ...pushed, agent: { ...pushed.agent, id: local.agent.id, dataDir: local.agent.dataDir }, control: local.control, uplink: { ...pushed.uplink, mqtt: { ...pushed.uplink.mqtt, clientId: local.uplink.mqtt.clientId } } },
   };
 }

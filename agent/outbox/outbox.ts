@@ -345,12 +345,13 @@ export class Outbox implements BatchSource {
   /** One error line per distinct cause (not per flush), then silence until it changes or recovers. */
   private writeFailed(e: Error & { code?: string }, what: string): void {
     this.counters.writeErrors++;
-    const msg = e.code ? `${e.code}: ${e.message}` : e.message;
+    // Node's fs messages already start with their code ("EACCES: permission denied, ..."); SQLite's do not.
+    const msg = e.code && !e.message.startsWith(`${e.code}:`) ? `${e.code}: ${e.message}` : e.message;
     if (msg !== this.lastWriteError) {
       const limit = this.opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
       this.opts.log.error(
         { outbox: this.file, err: msg, heldBatches: this.unsaved.length, memoryLimitBytes: limit },
-        `${what} (${hint(msg)}); holding readings in memory (oldest dropped and counted beyond buffer.memoryMaxBytes) and retrying`,
+        `${what} (${hint(msg, this.opts.dataDir)}); holding readings in memory (oldest dropped and counted beyond buffer.memoryMaxBytes) and retrying`,
       );
       this.lastWriteError = msg;
     }
@@ -594,10 +595,11 @@ function ensureDir(dir: string): void {
 }
 
 /** What an operator should look at for a given SQLite/fs error. */
-function hint(msg: string): string {
+function hint(msg: string, dir: string): string {
   if (/FULL|ENOSPC|disk is full/i.test(msg)) return 'the data dir\'s filesystem is full';
   if (/READONLY|EROFS|read-only|EACCES|EPERM|permission/i.test(msg)) return 'the data dir is read-only or not writable by this user';
-  if (/CANTOPEN|ENOENT/i.test(msg)) return 'the data dir does not exist and cannot be created';
+  // SQLite says CANTOPEN both for a missing dir and for one this user may not write in.
+  if (/CANTOPEN|ENOENT/i.test(msg)) return fs.existsSync(dir) ? 'the data dir exists but this user cannot create files in it: check its owner and mode' : 'the data dir does not exist and cannot be created';
   if (/IOERR|EIO/i.test(msg)) return 'I/O error: the storage may be failing';
   if (/CORRUPT|NOTADB/i.test(msg)) return 'the outbox file is damaged; move it aside to start a fresh one';
   return 'check agent.dataDir';

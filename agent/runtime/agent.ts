@@ -116,9 +116,15 @@ export class Agent {
     agent.tickTimer.start();
     agent.statusTimer.start();
     agent.clockSync.start();
-    agent._sources = agent.createSources(config);
-    await agent.openSources(agent._sources);
-    agent._uplink.start();
+    try {
+      agent._sources = agent.createSources(config);
+      await agent.openSources(agent._sources);
+      agent._uplink.start();
+    } catch (e) {
+      // Nothing may keep running behind a failed start (sources polling, no uplink, no READY).
+      await agent.stop().catch(() => {});
+      throw e;
+    }
     opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent._sources.length, outbox: agent._outbox.file, backlog: agent._outbox.stats().readings }, 'edge-agent started');
     return agent;
   }

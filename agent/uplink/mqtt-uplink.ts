@@ -3,7 +3,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../core/log.js';
 import type { UplinkConfig } from './schema.js';
 import type { BatchSource, StoredBatch } from '../../core/batch.js';
-import { Backoff } from '../../core/backoff.js';
+import { ReconnectSchedule } from './reconnect-spread.js';
+import { PubackWatchdog } from './puback-watchdog.js';
+import { LostInflight } from './lost-inflight.js';
 import { mqttClientOptions } from './mqtt-options.js';
 import { topics, type Topics } from './topics.js';
 import { TokenBucket } from './token-bucket.js';
@@ -20,6 +22,8 @@ export interface UplinkCounters {
   lastAckAt: number;
   /** Last publish->ack latency, ms. */
   lastLatencyMs: number;
+  /** Connections ended because a PUBACK was overdue (uplink.mqtt.ackTimeout). */
+  ackTimeouts: number;
 }
 
 export interface UplinkHooks {
@@ -44,7 +48,11 @@ export class MqttUplink {
   readonly topics: Topics;
   private client: MqttClient | undefined;
   private state: LinkState = 'disconnected';
-  private readonly backoff: Backoff;
+  private readonly backoff: ReconnectSchedule;
+  /** Ends a connection on which batches wait for a PUBACK too long (frozen link); undefined when ackTimeout is 0. */
+  private readonly puback: PubackWatchdog | undefined;
+  /** Publishes mqtt.js failed before `close` (it errors their callbacks first): counted in the disconnect log. */
+  private readonly lost = new LostInflight();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly inflight = new Map<number, number>();
   /** Bumped on every close: publish callbacks of an older connection are stale. */
@@ -61,7 +69,7 @@ export class MqttUplink {
   /** Resolves the first time this uplink reaches a broker (used by remote-config rollback). */
   readonly connected: Promise<void>;
   private markConnected!: () => void;
-  readonly counters: UplinkCounters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0 };
+  readonly counters: UplinkCounters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0, ackTimeouts: 0 };
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -71,7 +79,10 @@ export class MqttUplink {
     private readonly hooks: UplinkHooks = {},
   ) {
     this.topics = topics(cfg.mqtt.topicPrefix, agentId);
-    this.backoff = new Backoff(cfg.mqtt.reconnectMin, cfg.mqtt.reconnectMax);
+    this.backoff = new ReconnectSchedule(cfg.mqtt.reconnectMin, cfg.mqtt.reconnectMax, cfg.mqtt.reconnectSpread);
+    // A metered (slow) link gets one batch's transmission time on top: PUBACKs come at least that often while it moves.
+    const perBatchMs = cfg.maxBytesPerSecond ? Math.ceil((cfg.batch.maxBytes * 1000) / cfg.maxBytesPerSecond) : 0;
+    if (cfg.mqtt.ackTimeout > 0 && cfg.mqtt.qos > 0) this.puback = new PubackWatchdog(cfg.mqtt.ackTimeout + perBatchMs, () => this.inflight.size, (ms) => this.ackOverdue(ms));
     if (cfg.maxBytesPerSecond) this.bucket = new TokenBucket(cfg.maxBytesPerSecond, Math.max(cfg.maxBytesPerSecond, cfg.batch.maxBytes));
     this.connected = new Promise((r) => (this.markConnected = r));
   }
@@ -95,6 +106,8 @@ export class MqttUplink {
     this.client = client;
     client.on('connect', () => {
       this.backoff.reset();
+      this.lost.reset();
+      this.puback?.start();
       this.counters.connects++;
       this.lastError = '';
       this.setState('connected');
@@ -115,7 +128,8 @@ export class MqttUplink {
     });
     client.on('close', () => {
       if (this.state === 'stopped') return;
-      const requeued = this.requeueInflight();
+      this.puback?.stop();
+      const requeued = this.lost.add(this.requeueInflight());
       if (this.state === 'connected') {
         this.counters.disconnects++;
         this.log.warn({ url: redactUrl(this.cfg.mqtt.url), inflight: requeued.count, resendFromSeq: requeued.from }, 'uplink disconnected; batches stay in the outbox');
@@ -134,6 +148,15 @@ export class MqttUplink {
     const count = this.inflight.size;
     this.inflight.clear();
     return { count, from: oldest === Infinity ? undefined : oldest };
+  }
+
+  /** No PUBACK for ackTimeout with batches waiting: the link is frozen; end it (close requeues and reconnects). */
+  private ackOverdue(waitedMs: number): void {
+    if (this.state !== 'connected' || !this.client) return;
+    this.counters.ackTimeouts++;
+    this.log.warn({ url: redactUrl(this.cfg.mqtt.url), waitedMs: Math.round(waitedMs), inflight: this.inflight.size, ackTimeoutMs: this.cfg.mqtt.ackTimeout }, 'uplink: no PUBACK within uplink.mqtt.ackTimeout although batches wait; the link looks frozen, reconnecting');
+    // destroy(), not end(): a graceful DISCONNECT would wait on the same frozen socket.
+    this.client.stream?.destroy();
   }
 
   private scheduleReconnect(): void {
@@ -188,6 +211,7 @@ export class MqttUplink {
           return;
         }
         this.lastQueuedSeq = b.seq;
+        this.puback?.sent(this.inflight.size);
         this.inflight.set(b.seq, b.n);
         const sentAt = performance.now();
         const seq = b.seq;
@@ -202,8 +226,10 @@ export class MqttUplink {
           if (err) {
             // Not acknowledged: forget it was queued so it is sent again (same seq) later.
             if (seq <= this.lastQueuedSeq) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, seq - 1);
+            this.lost.failed(seq);
             return;
           }
+          this.puback?.acked();
           this.counters.batchesAcked++;
           this.counters.lastAckAt = Date.now();
           this.counters.lastLatencyMs = performance.now() - sentAt;
@@ -242,6 +268,7 @@ export class MqttUplink {
     const client = this.client;
     const wasConnected = this.state === 'connected';
     this.setState('stopped');
+    this.puback?.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.bucketTimer) clearTimeout(this.bucketTimer);
     this.reconnectTimer = undefined;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { duration, size } from '../../core/config-primitives.js';
+import { duration, positiveDuration, size } from '../../core/config-primitives.js';
 
 /** The `uplink` section of the config file (composed into the whole schema by agent/config). */
 
 export const mqttSchema = z.strictObject({
   url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected a URL like mqtt://host:1883 or mqtts://host:8883'),
-  clientId: z.string().optional(),
+  /** Local-only (a push cannot set it: one id on many boards means endless session takeovers). Default edge-agent-{agent.id}. */
+  clientId: z.string().min(1).optional(),
   username: z.string().optional(),
   /** Inline password: allowed for tests, prefer passwordFile or EDGE_AGENT_MQTT_PASSWORD. */
   password: z.string().optional(),
@@ -17,10 +18,14 @@ export const mqttSchema = z.strictObject({
   insecure: z.boolean().default(false),
   topicPrefix: z.string().regex(/^[^#+]*$/, 'must not contain MQTT wildcards').default('edge'),
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
-  keepalive: duration().default(30_000),
-  connectTimeout: duration().default(10_000),
-  reconnectMin: duration().default(1000),
-  reconnectMax: duration().default(60_000),
+  keepalive: positiveDuration().default(30_000),
+  connectTimeout: positiveDuration().default(10_000),
+  reconnectMin: positiveDuration().default(1000),
+  reconnectMax: positiveDuration().default(60_000),
+  /** After a failed retry, agents try once per this window at a random phase: a fleet is back within it, evenly spread. */
+  reconnectSpread: positiveDuration().default(15_000),
+  /** With batches waiting, no PUBACK for this long ends the connection (a frozen link); 0 = off (keepalive only). */
+  ackTimeout: duration().default(10_000),
   /** Batches published and not yet acknowledged at once. */
   inflight: z.int().min(1).max(1000).default(16),
 });
@@ -28,7 +33,7 @@ export const mqttSchema = z.strictObject({
 export const batchSchema = z.strictObject({
   maxReadings: z.int().min(1).max(100_000).default(500),
   maxBytes: size().default(256 * 1024),
-  maxDelay: duration().default(1000),
+  maxDelay: positiveDuration().default(1000),
   encoding: z.enum(['json', 'json+gzip']).default('json'),
 });
 

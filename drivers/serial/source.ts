@@ -167,7 +167,8 @@ export class SerialSource implements Driver, Tappable {
         return;
       }
       if (err) {
-        this.retry('open', `cannot open ${path}: ${err.message.replace(/^Error:? /, '')}`);
+        // serialport says "Error: No such file or directory, cannot open /dev/x": the path is named once, up front.
+        this.retry('open', `cannot open ${path}: ${err.message.replace(/^Error:? /, '').replace(/, cannot open \S+$/, '')}`);
         return;
       }
       this.port = port;

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { defineDriver, type Driver, type SourceContext } from '../types.js';
-import { duration, identifier, sourceBase } from '../../core/config-primitives.js';
+import { duration, identifier, positiveDuration, sourceBase } from '../../core/config-primitives.js';
 import { Periodic } from '../../core/periodic.js';
 
 /** Built-in generator for demos, tests and benchmarks: no hardware. */
 const pointSchema = z.strictObject({
   name: identifier(),
   wave: z.enum(['sine', 'walk', 'counter', 'step', 'constant']),
-  period: duration().default(60_000),
+  period: positiveDuration().default(60_000),
   min: z.number().default(0),
   max: z.number().default(100),
   /** counter: increment per poll (default 1); walk: max step (default (max-min)/50). */
@@ -15,13 +15,13 @@ const pointSchema = z.strictObject({
   /** constant: the value (number, boolean or string). */
   value: z.union([z.number(), z.boolean(), z.string()]).optional(),
   unit: z.string().optional(),
-  pollInterval: duration().optional(),
+  pollInterval: positiveDuration().optional(),
 });
 
 export const simSchema = z.strictObject({
   ...sourceBase,
   driver: z.literal('sim'),
-  pollInterval: duration().default(1000),
+  pollInterval: positiveDuration().default(1000),
   /** Readings per point per poll (benchmarks use this to produce load cheaply). */
   burst: z.int().min(1).max(100_000).default(1),
   points: z.array(pointSchema).min(1),
