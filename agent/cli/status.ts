@@ -12,6 +12,7 @@ interface StatusDoc {
   link: { state: string; since: number; inflight: number; connects: number; disconnects: number; batchesAcked: number; lastLatencyMs: number };
   outbox: { rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
   sources: SourceStatus[];
+  uplink?: { profile: string; groupId?: string; edgeNodeId?: string; bdSeq?: number; seq?: number; born?: boolean; devicesBorn?: number; dcmdRejected?: number; primaryHost?: { id: string; state: string } | null };
   health?: { healthy: boolean };
 }
 
@@ -30,6 +31,11 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   kv('config', `version ${s.config.version} from ${s.config.origin}${s.config.hash ? ` (sha256 ${s.config.hash.slice(0, 12)})` : ''}`);
   if (s.configState) kv('last change', `${s.configState.status} version ${s.configState.version} at ${iso(s.configState.at)}${s.configState.errors.length ? `: ${s.configState.errors.join('; ')}` : ''}`);
   kv('link', `${s.link.state} for ${ago(s.link.since, now).replace(' ago', '')}, ${s.link.inflight} in flight, ${s.link.connects} connects, ${s.link.disconnects} drops, last ack latency ${Math.round(s.link.lastLatencyMs)} ms`);
+  const u = s.uplink;
+  if (u?.profile === 'sparkplug-b') {
+    const host = u.primaryHost ? `primary host ${u.primaryHost.id} ${u.primaryHost.state}` : 'no primary host';
+    kv('sparkplug', `group ${u.groupId}, node ${u.edgeNodeId}, bdSeq ${u.bdSeq}, next seq ${u.seq}, ${u.born ? 'born' : 'not born'}, ${u.devicesBorn} devices, ${host}, DCMD rejected ${u.dcmdRejected}`);
+  }
   const o = s.outbox;
   kv('outbox', `${o.rows} batches, ${o.readings} readings, ${o.payloadBytes} of ${o.capBytes} bytes, oldest ${iso(o.oldestTs)}`);
   kv('drops', `overflow ${o.droppedOverflow}, thinned ${o.droppedThinned}, memory ${o.droppedMemory}`);

@@ -10,6 +10,7 @@ import { Periodic } from '../../core/periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
 import { ClockSync } from '../clock-sync.js';
+import { LastValues, sparkplugDeps } from './sparkplug-deps.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -63,8 +64,11 @@ export class Agent {
    * transaction per start; afterwards the flush timer alone decides.
    */
   private firstBatch: 'waiting' | 'scheduled' | 'done' = 'waiting';
+  /** Current value per source/point (Sparkplug DBIRTH). */
+  readonly lastValues = new LastValues();
   private readonly sink = (r: Reading) => {
     this.outbox.add(r);
+    this.lastValues.set(r);
     if (this.firstBatch === 'waiting') this.scheduleFirstBatch();
     let c = this.readingsOut.get(r.source);
     if (!c) this.readingsOut.set(r.source, (c = { n: 0 }));
@@ -138,6 +142,7 @@ export class Agent {
     return new MqttUplink(config.uplink, config.agent.id, this.outbox, this.opts.log.child({ part: 'uplink' }), {
       ...this.opts.uplinkHooks,
       status: () => this.statusFields(),
+      sparkplug: sparkplugDeps(config.agent.dataDir, () => this.sources, this.lastValues),
     });
   }
 
@@ -213,6 +218,7 @@ export class Agent {
       startedAt: this.startedAt,
       config: { version: this.configVersion, origin: this.configOrigin, hash: this.configHash },
       link: { state: this.uplink.linkState, since: this.clock.now() - this.uplink.stateAgeMs, inflight: this.uplink.inflightCount, ...this.uplink.counters },
+      uplink: this.uplink.profileStatus(),
       outbox: this.outbox.stats(),
       stageDrops: Object.fromEntries(this.stageDrops),
       clock: this.clockSync.status(),
