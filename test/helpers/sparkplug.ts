@@ -112,3 +112,10 @@ export async function sparkplugHost(url: string, group: string): Promise<{ clien
 export function bdSeqOf(p: DecodedPayload): number | undefined {
   return p.metrics.find((m) => m.name === 'bdSeq')?.long_value;
 }
+
+/** A payload from protobuf text format, encoded by protoc (commands a host would send). */
+export function protocEncode(text: string): Buffer {
+  const r = spawnSync('protoc', ['--encode=org.eclipse.tahu.protobuf.Payload', `--proto_path=${PROTO_DIR}`, 'sparkplug_b.proto'], { input: text });
+  if (r.status !== 0) throw new Error(`protoc --encode failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
