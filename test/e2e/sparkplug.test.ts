@@ -78,7 +78,7 @@ control: { socket: ${dir}/agent.sock }
   await d.waitLog((l) => l.msg === 'sparkplug DCMD write rejected: device writes are not available in this version' && l.device === 'gen');
 
   // Enough messages for seq to wrap at least once after the last NBIRTH.
-  const afterBirth = () => host.messages.length - host.messages.findLastIndex((m) => m.type === 'NBIRTH');
+  const afterBirth = () => host.messages.length - (of('NBIRTH').at(-1)?.i ?? 0);
   await waitFor(() => afterBirth() > 300, 30_000, '300 messages after the last NBIRTH');
   d.proc.kill('SIGKILL');
   await waitFor(() => of('NDEATH').length >= 1, 10_000, 'NDEATH (the will) after SIGKILL');
