@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: the connection lifecycle, the outbox window and per-batch
+// acknowledgement share the generation and in-flight state; profiles live in profile.ts and sparkplug/.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../core/log.js';
 import type { UplinkConfig } from './schema.js';
@@ -107,10 +109,12 @@ export class MqttUplink {
     if (this.cfg.profile !== 'sparkplug-b') return this.connect();
     // Loaded only when chosen: protobufjs and the session code stay out of a JSON agent's heap.
     import('./sparkplug/profile.js').then(({ SparkplugProfile }) => {
+      // A stop or a config swap while loading: this uplink is gone.
       if (this.state === 'stopped') return;
-      this.profile = new SparkplugProfile(this.cfg, this.agentId, this.hooks.sparkplug ?? { dataDir: '.', devices: () => [], lastValue: () => undefined }, this.log.child({ profile: 'sparkplug-b' }));
+      if (!this.hooks.sparkplug) throw new Error('the runtime gave no device list (UplinkHooks.sparkplug)');
+      this.profile = new SparkplugProfile(this.cfg, this.agentId, this.hooks.sparkplug, this.log.child({ profile: 'sparkplug-b' }));
       this.connect();
-    }, (e: Error) => this.log.error({ err: e.message }, 'cannot load the sparkplug-b profile'));
+    }).catch((e: Error) => this.log.error({ err: e.message }, 'cannot start the sparkplug-b profile'));
   }
 
   private readonly link: ProfileLink = {

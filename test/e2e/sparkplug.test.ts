@@ -181,6 +181,8 @@ sources:
   const nd = of('NDEATH').map((m) => host.decode(m));
   assert.equal(bdSeqOf(nd[0]), bdSeqOf(nb[0]), 'NDEATH pairs with the first NBIRTH');
   assert.equal(bdSeqOf(nb[1]), (bdSeqOf(nb[0])! + 1) % 256, 'a new session, a new bdSeq');
+  assert.equal(nd.length, 2, 'NDEATH when the host went offline, and on the clean stop');
+  assert.equal(bdSeqOf(nd[1]), bdSeqOf(nb[1]), 'the stop\'s NDEATH pairs with the second NBIRTH');
   const second = of('NBIRTH')[1].i;
   const values: number[] = [];
   let liveSeen = false;

@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one session state machine; births, data, deaths and commands share
+// its seq, alias and bdSeq state, and splitting them would pass that state around.
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../../core/log.js';
 import type { StoredBatch } from '../../../core/batch.js';
