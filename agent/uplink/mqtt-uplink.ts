@@ -295,9 +295,16 @@ export class MqttUplink {
     if (!client || this.state !== 'connected') return;
     this.log.info({ reason }, 'uplink ending the session; reconnecting');
     const bye = this.profile.farewell?.();
-    const end = () => client.end(false, {}, () => {
-      // mqtt.js emits close before this callback: the close handler scheduled the reconnect.
-    });
+    let ended = false;
+    // DISCONNECT (the will is dropped) once the farewell is acknowledged, or after 2 s without an ack.
+    // mqtt.js emits close on end(): the close handler schedules the reconnect.
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      client.end(false, {});
+    };
+    const timer = setTimeout(end, 2000);
     if (bye) client.publish(bye.topic, bye.payload, { qos: bye.qos }, end);
     else end();
   }

@@ -289,7 +289,11 @@ export class SparkplugProfile implements UplinkProfile {
     this.host = { online: doc.online, ts: doc.timestamp, at: Date.now() };
     if (changed) this.log.info({ primaryHost: this.cfg.sparkplug!.primaryHost, online: doc.online }, doc.online ? 'sparkplug primary host online' : 'sparkplug primary host offline; data stays in the outbox');
     if (doc.online && !this.born) this.birth(true);
-    else if (!doc.online && this.born) this.link?.restartSession('primary host offline');
+    else if (!doc.online && this.born) {
+      // Not one more DDATA to a host that left: the pump stops now, the session ends below.
+      this.born = false;
+      this.link?.restartSession('primary host offline');
+    }
   }
 
   private decode(topic: string, payload: Buffer): Metric[] | undefined {

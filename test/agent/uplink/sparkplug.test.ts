@@ -201,3 +201,18 @@ test('device down -> DDEATH, back -> DBIRTH, removed -> DDEATH', async () => {
   await tick();
   assert.deepEqual(s.sent.slice(1).map((m) => m.topic), ['spBv1.0/plant-1/DBIRTH/node-7/a', 'spBv1.0/plant-1/DDEATH/node-7/b']);
 });
+
+test('config: sparkplug-b needs uplink.sparkplug; ids must be plain topic levels', async () => {
+  const { parseConfigText } = await import('../../../agent/config/load.js');
+  const base = (uplink: string) => `agent: { id: n1 }\nuplink:\n  mqtt: { url: "mqtt://h:1883" }\n${uplink}\nsources: []\n`;
+  const missing = parseConfigText(base('  profile: sparkplug-b'));
+  assert.ok(!missing.ok);
+  assert.match(JSON.stringify(missing.errors), /uplink.*sparkplug.*required for profile sparkplug-b/);
+  const bad = parseConfigText(base('  profile: sparkplug-b\n  sparkplug: { groupId: "a/b" }'));
+  assert.ok(!bad.ok);
+  assert.match(JSON.stringify(bad.errors), /groupId.*must not contain/);
+  const ok = parseConfigText(base('  profile: sparkplug-b\n  sparkplug: { groupId: plant-1, primaryHost: scada-1 }'));
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.errors));
+  const dflt = parseConfigText(base(''));
+  assert.ok(dflt.ok && dflt.config.uplink.profile === 'json', 'json by default');
+});
