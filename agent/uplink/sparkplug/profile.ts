@@ -132,9 +132,20 @@ export class SparkplugProfile implements UplinkProfile {
     this.link?.publish(m.topic, m.payload, m.qos as 0 | 1);
   }
 
-  private refreshDevices(): void {
+  /** The runtime's sources, and their declared points as metrics (a config change may add some). */
+  private refreshDevices(): Set<string> | undefined {
     this.known.clear();
-    for (const d of this.deps.devices()) this.known.set(d.id, d);
+    let grown: Set<string> | undefined;
+    for (const d of this.deps.devices()) {
+      this.known.set(d.id, d);
+      const dev = this.device(d.id);
+      for (const p of d.points) {
+        if (dev.byName.has(p.name)) continue;
+        this.addMetric(dev, p.name, p, undefined);
+        (grown ??= new Set()).add(d.id);
+      }
+    }
+    return grown;
   }
 
   private device(id: string): DeviceMetrics {
@@ -143,7 +154,6 @@ export class SparkplugProfile implements UplinkProfile {
       dev = new DeviceMetrics(id);
       this.metrics.set(id, dev);
     }
-    for (const p of this.known.get(id)?.points ?? []) if (!dev.byName.has(p.name)) this.addMetric(dev, p.name, p, undefined);
     return dev;
   }
 
@@ -184,9 +194,10 @@ export class SparkplugProfile implements UplinkProfile {
     const now = performance.now();
     if (now - this.lastTick < 250) return;
     this.lastTick = now;
-    this.refreshDevices();
+    const grown = this.refreshDevices();
     for (const d of this.known.values()) {
-      if (d.up && !this.bornDevices.has(d.id)) this.publish(this.dbirth(d.id));
+      // Not yet born, or born with fewer metrics than its config now declares.
+      if (d.up && (!this.bornDevices.has(d.id) || grown?.has(d.id))) this.publish(this.dbirth(d.id));
       else if (!d.up && this.bornDevices.has(d.id)) this.ddeath(d.id);
     }
     for (const id of [...this.bornDevices]) if (!this.known.has(id)) this.ddeath(id);

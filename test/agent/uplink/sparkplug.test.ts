@@ -216,3 +216,16 @@ test('config: sparkplug-b needs uplink.sparkplug; ids must be plain topic levels
   const dflt = parseConfigText(base(''));
   assert.ok(dflt.ok && dflt.config.uplink.profile === 'json', 'json by default');
 });
+
+test('a point added by a config change rebirths its device with the new metric', { skip: !haveProtoc }, async () => {
+  const devices: DeviceInfo[] = [{ id: 'a', up: true, points: [{ name: 'x', type: 'int32' }] }];
+  const s = setup(devices);
+  s.profile.will();
+  s.connect();
+  s.sent.length = 0;
+  devices[0] = { ...devices[0], points: [...devices[0].points, { name: 'y', type: 'bool' }] };
+  await new Promise((r) => setTimeout(r, 260));
+  s.profile.tick();
+  assert.deepEqual(s.sent.map((m) => m.topic), ['spBv1.0/plant-1/DBIRTH/node-7/a']);
+  assert.deepEqual(protocDecode(s.sent[0].payload).metrics.map((m) => [m.name, m.datatype]), [['x', DataType.Int32], ['y', DataType.Boolean]]);
+});
