@@ -58,30 +58,35 @@ sources:
   await waitFor(() => json() > jsonBefore + 3, 20_000, 'JSON batches after switching back');
   await sleep(1000);
   assert.equal(await d.stop(), 0);
-  await sleep(500);
+  const stopped = d.logs.find((l) => l.msg === 'edge-agent stopped; unsent readings stay in the outbox')!;
 
-  const values: number[] = [];
-  let historical = 0;
   // mosquitto restarted from its persistence file redelivers QoS 1 messages to a persistent
   // subscriber (byte-identical: same payload timestamp and seq), as MQTT's at-least-once allows;
   // a consumer drops them as such. A second publish by the agent would differ (new payload timestamp).
-  const seen = new Set<string>();
-  for (const m of sub.messages) {
-    const key = m.topic + m.payload.toString('base64');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    // A reload restarts the sim counter: a reading is known by its acquisition time (20 ms apart).
-    if (m.topic === 'edge/sw-node/data') values.push(...(JSON.parse(m.payload.toString()) as { readings: { ts: number }[] }).readings.map((r) => r.ts));
-    else if (m.topic.startsWith('spBv1.0/plant-3/DDATA/')) {
-      for (const x of protocDecode(m.payload).metrics) {
-        values.push(x.timestamp!);
-        if (x.is_historical) historical++;
+  const received = () => {
+    const values: number[] = [];
+    let historical = 0;
+    const seen = new Set<string>();
+    for (const m of sub.messages) {
+      const key = m.topic + m.payload.toString('base64');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // A reload restarts the sim counter: a reading is known by its acquisition time (20 ms apart).
+      if (m.topic === 'edge/sw-node/data') values.push(...(JSON.parse(m.payload.toString()) as { readings: { ts: number }[] }).readings.map((r) => r.ts));
+      else if (m.topic.startsWith('spBv1.0/plant-3/DDATA/')) {
+        for (const x of protocDecode(m.payload).metrics) {
+          values.push(x.timestamp!);
+          if (x.is_historical) historical++;
+        }
       }
     }
-  }
+    return { values, historical };
+  };
+  // Everything was acknowledged by the broker before the stop; the subscriber may lag a little.
+  await waitFor(() => received().values.length >= (stopped.readingsIn as number), 10_000, 'every reading at the subscriber').catch(() => undefined);
+  const { values, historical } = received();
   assert.ok(historical > 0, 'the JSON-era backlog went out as historical DDATA');
   const sorted = [...values].sort((a, b) => a - b);
-  const stopped = d.logs.find((l) => l.msg === 'edge-agent stopped; unsent readings stay in the outbox')!;
   t.diagnostic(`readings ${sorted.length}, JSON batches ${json()}, DDATA ${ddata()}, historical ${historical}, readingsIn ${stopped.readingsIn}`);
   assert.equal(new Set(sorted).size, sorted.length, 'nothing twice');
   assert.equal(stopped.backlog, 0);

@@ -176,6 +176,8 @@ sources:
   await waitFor(() => of('NBIRTH').length >= 2, 10_000, 'NBIRTH once the host is back');
   await sleep(3000);
   assert.equal(await d.stop(), 0);
+  // The stop's NDEATH was acknowledged by the broker; the host may get it a moment later.
+  await waitFor(() => of('NDEATH').length >= 2, 5000, 'NDEATH of the clean stop');
 
   const nb = of('NBIRTH').map((m) => host.decode(m));
   const nd = of('NDEATH').map((m) => host.decode(m));
