@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Logger } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
 import type { Quality, Value } from '../core/reading.js';
+import type { PointDescriptor } from '../core/points.js';
 
 /** Health of a source as shown by `edge-agent status` and /healthz. */
 export type SourceState = 'starting' | 'ok' | 'backing-off' | 'down' | 'stopped';
@@ -64,6 +65,14 @@ export interface DriverDefinition<S extends z.ZodType = z.ZodType> {
   pointNames?(config: z.output<S>): string[];
   /** The point's write rule when the config makes it writable; undefined = read-only. */
   writable?(config: z.output<S>, point: string): WritableSpec | undefined;
+  /** Points with their value types (Sparkplug DBIRTH datatypes). Optional: names alone are the fallback. */
+  points?(config: z.output<S>): PointDescriptor[];
+}
+
+/** A source's point descriptors: typed when the driver says, else named only (types learnt from data). */
+export function pointDescriptors(def: DriverDefinition, config: unknown): PointDescriptor[] {
+  if (def.points) return def.points(config);
+  return def.pointNames ? def.pointNames(config).map((name) => ({ name })) : [];
 }
 
 export function defineDriver<S extends z.ZodType>(d: DriverDefinition<S>): DriverDefinition<S> {

@@ -13,6 +13,7 @@ interface StatusDoc {
   link: { state: string; since: number; inflight: number; connects: number; disconnects: number; batchesAcked: number; lastLatencyMs: number };
   outbox: { rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
   sources: SourceStatus[];
+  uplink?: { profile: string; groupId?: string; edgeNodeId?: string; bdSeq?: number; seq?: number; born?: boolean; devicesBorn?: number; dcmdRejected?: number; primaryHost?: { id: string; state: string } | null };
   health?: { healthy: boolean };
   remoteConfig?: { mode: string; note?: string; groups: string[] };
   commands?: { enabled: boolean; done: number; rejected: number; failed: number; recent: { id: string | null; source?: unknown; point?: unknown; value?: unknown; status: string; rule?: string; error?: string; at: number }[] };
@@ -41,6 +42,11 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   if (s.remoteConfig) kv('remote config', s.remoteConfig.mode === 'off' ? `off (${s.remoteConfig.note})` : `${s.remoteConfig.mode === 'unsigned' ? 'UNSIGNED pushes accepted (allowUnsigned: lab only)' : 'signed pushes only'}${s.remoteConfig.groups.length ? `, groups ${s.remoteConfig.groups.join(', ')}` : ''}`);
   if (s.configState) kv('last change', `${s.configState.status} version ${s.configState.version} at ${iso(s.configState.at)}${s.configState.errors.length ? `: ${s.configState.errors.join('; ')}` : ''}`);
   kv('link', `${s.link.state} for ${ago(s.link.since, now).replace(' ago', '')}, ${s.link.inflight} in flight, ${plural(s.link.connects, 'connect')}, ${plural(s.link.disconnects, 'drop')}, last ack latency ${Math.round(s.link.lastLatencyMs)} ms`);
+  const u = s.uplink;
+  if (u?.profile === 'sparkplug-b') {
+    const host = u.primaryHost ? `primary host ${u.primaryHost.id} ${u.primaryHost.state}` : 'no primary host';
+    kv('sparkplug', `group ${u.groupId}, node ${u.edgeNodeId}, bdSeq ${u.bdSeq}, next seq ${u.seq}, ${u.born ? 'born' : 'not born'}, ${u.devicesBorn} devices, ${host}, DCMD rejected ${u.dcmdRejected}`);
+  }
   const o = s.outbox;
   kv('outbox', `${plural(o.rows, 'batch', 'batches')}, ${plural(o.readings, 'reading')}, ${o.payloadBytes} of ${plural(o.capBytes, 'byte')}, oldest ${iso(o.oldestTs)}`);
   kv('drops', `overflow ${o.droppedOverflow}, thinned ${o.droppedThinned}, memory ${o.droppedMemory}`);

@@ -46,6 +46,7 @@ export class ControlPlane {
         this.commands.onMessage(t, p, retained);
       },
       onAck: (ms) => this.metrics?.observeAck(ms),
+      deviceWrite: (req, origin) => this.commands.executor.execute(req, origin),
     };
     // Node's default for SIGHUP is to exit: take it over before anything else can go wrong.
     process.on('SIGHUP', this.onHup);

@@ -18,6 +18,7 @@ export interface ConfigInfo {
   origin: string; // the local file's path, or `remote`
   hash: string;
 }
+import { LastValues, sparkplugDeps } from './sparkplug-deps.js';
 
 export interface AgentOptions {
   log: Logger;
@@ -80,8 +81,11 @@ export class Agent {
    * transaction per start; afterwards the flush timer alone decides.
    */
   private firstBatch: 'waiting' | 'scheduled' | 'done' = 'waiting';
+  /** Current value per source/point (Sparkplug DBIRTH). */
+  private readonly lastValues = new LastValues();
   private readonly sink = (r: Reading) => {
     this._outbox.add(r);
+    this.lastValues.set(r);
     if (this.firstBatch === 'waiting') this.scheduleFirstBatch();
     let c = this._readingsOut.get(r.source);
     if (!c) this._readingsOut.set(r.source, (c = { n: 0 }));
@@ -147,7 +151,11 @@ export class Agent {
   }
 
   private buildUplink(config: Config): AgentUplink {
-    return this.parts.uplink(config, this._outbox, this.opts.log.child({ part: 'uplink' }), { ...this.opts.uplinkHooks, status: () => this.statusFields() });
+    return this.parts.uplink(config, this._outbox, this.opts.log.child({ part: 'uplink' }), {
+      ...this.opts.uplinkHooks,
+      status: () => this.statusFields(),
+      sparkplug: sparkplugDeps(config.agent.dataDir, () => this._sources, this.lastValues),
+    });
   }
 
   /** Readings enter the router; sources are never blocked by a slow uplink. */
@@ -271,6 +279,7 @@ export class Agent {
       startedAt: this.startedAt,
       config: { ...this._info },
       link: { state: u.linkState, since: this.clock.now() - u.stateAgeMs, inflight: u.inflightCount, ...this.linkStats.totals() },
+      uplink: u.profileStatus(),
       outbox: this._outbox.stats(),
       stageDrops: Object.fromEntries(this._stageDrops),
       clock: this.clockSync.status(),

@@ -10,7 +10,7 @@ import { Router } from '../../pipelines/router.js';
 /** What the Agent uses of the outbox (the uplink sees only BatchSource). */
 export type AgentOutbox = BatchSource & Pick<Outbox, 'add' | 'flush' | 'stats' | 'setLimits' | 'close' | 'file'>;
 /** What the Agent and the control plane use of an uplink. */
-export type AgentUplink = Pick<MqttUplink, 'topics' | 'linkState' | 'stateAgeMs' | 'inflightCount' | 'counters' | 'connected' | 'start' | 'stop' | 'kick' | 'settle' | 'publishStatus' | 'publishRetained'>;
+export type AgentUplink = Pick<MqttUplink, 'topics' | 'linkState' | 'stateAgeMs' | 'inflightCount' | 'counters' | 'connected' | 'start' | 'stop' | 'kick' | 'settle' | 'publishStatus' | 'publishRetained' | 'profileStatus'>;
 export type AgentRouter = Pick<Router, 'push' | 'tick' | 'flush'>;
 
 /**

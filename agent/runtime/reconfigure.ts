@@ -8,5 +8,7 @@ import type { Config } from '../config/schema.js';
 export function uplinkNeedsRebuild(a: Config, b: Config): boolean {
   return !isDeepStrictEqual(a.uplink.mqtt, b.uplink.mqtt)
     || a.uplink.maxBytesPerSecond !== b.uplink.maxBytesPerSecond
-    || a.uplink.batch.encoding !== b.uplink.batch.encoding;
+    || a.uplink.batch.encoding !== b.uplink.batch.encoding
+    || a.uplink.profile !== b.uplink.profile
+    || !isDeepStrictEqual(a.uplink.sparkplug, b.uplink.sparkplug);
 }

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import type { UplinkConfig } from './schema.js';
+import type { Will } from './profile.js';
 
 /** Builds mqtt.js options from config; reads secrets from files/env here and nowhere else. */
-export function mqttClientOptions(cfg: UplinkConfig['mqtt'], agentId: string, will: { topic: string; payload: string }): IClientOptions {
+export function mqttClientOptions(cfg: UplinkConfig['mqtt'], agentId: string, will: Will): IClientOptions {
   const read = (f: string | undefined) => (f ? fs.readFileSync(f) : undefined);
   let password = cfg.password ?? process.env.EDGE_AGENT_MQTT_PASSWORD;
   if (cfg.passwordFile) password = fs.readFileSync(cfg.passwordFile, 'utf8').replace(/\r?\n$/, '');
@@ -26,6 +27,6 @@ export function mqttClientOptions(cfg: UplinkConfig['mqtt'], agentId: string, wi
     // mqtt-packet's number cache is 65,536 two-byte Buffers, about 6 MiB of heap, to save one
     // 2-byte allocation per packet id: a bad trade on a 512 MiB board at a few publishes a second.
     writeCache: false,
-    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+    will: { ...will },
   };
 }

@@ -1,4 +1,5 @@
-import zlib from 'node:zlib';
+// Over 300 lines on purpose: the connection lifecycle, the outbox window and per-batch
+// acknowledgement share the generation and in-flight state; profiles live in profile.ts and sparkplug/.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../core/log.js';
 import type { UplinkConfig } from './schema.js';
@@ -10,6 +11,9 @@ import { mqttClientOptions } from './mqtt-options.js';
 import { topics, type Topics } from './topics.js';
 import { TokenBucket } from './token-bucket.js';
 import { BufferReleaser } from './release-buffers.js';
+import { JsonProfile, type OutMessage, type ProfileLink, type UplinkProfile, type Will } from './profile.js';
+import type { SparkplugDeps } from './sparkplug/profile.js';
+import type { DeviceWrite } from '../../core/points.js';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -24,6 +28,8 @@ export interface UplinkCounters {
   lastLatencyMs: number;
   /** Connections ended because a PUBACK was overdue (uplink.mqtt.ackTimeout). */
   ackTimeouts: number;
+  /** Stored batches the profile could not read (corrupt): dropped, logged. */
+  undecodableBatches: number;
 }
 
 export interface UplinkHooks {
@@ -34,6 +40,10 @@ export interface UplinkHooks {
   onMessage?: (topic: string, payload: Buffer, retained: boolean) => void;
   /** A batch was acknowledged `latencyMs` after it was published (metrics). */
   onAck?: (latencyMs: number) => void;
+  /** What the sparkplug-b profile needs from the runtime (devices, last values, data dir). */
+  sparkplug?: SparkplugDeps;
+  /** Runs a device write from outside (Sparkplug DCMD) through the command executor. */
+  deviceWrite?: DeviceWrite;
 }
 
 /**
@@ -54,7 +64,10 @@ export class MqttUplink {
   /** Publishes mqtt.js failed before `close` (it errors their callbacks first): counted in the disconnect log. */
   private readonly lost = new LostInflight();
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly inflight = new Map<number, number>();
+  /** Batches handed to mqtt.js: readings, and messages not yet acknowledged (a profile may send several). */
+  private readonly inflight = new Map<number, { n: number; pending: number }>();
+  /** Wire format (payload-encoder step + session messages); sparkplug-b is loaded on start. */
+  private profile: UplinkProfile;
   /** Bumped on every close: publish callbacks of an older connection are stale. */
   private generation = 0;
   private lastQueuedSeq = 0;
@@ -65,11 +78,11 @@ export class MqttUplink {
   private stateSince = Date.now();
   private readonly releaser = new BufferReleaser();
   /** The batch a metered link is waiting to send (already read and encoded). */
-  private parked: { b: StoredBatch; payload: Buffer; generation: number } | undefined;
+  private parked: { b: StoredBatch; msgs: OutMessage[]; generation: number; epoch: number } | undefined;
   /** Resolves the first time this uplink reaches a broker (used by remote-config rollback). */
   readonly connected: Promise<void>;
   private markConnected!: () => void;
-  readonly counters: UplinkCounters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0, ackTimeouts: 0 };
+  readonly counters: UplinkCounters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0, ackTimeouts: 0, undecodableBatches: 0 };
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -85,6 +98,12 @@ export class MqttUplink {
     if (cfg.mqtt.ackTimeout > 0 && cfg.mqtt.qos > 0) this.puback = new PubackWatchdog(cfg.mqtt.ackTimeout + perBatchMs, () => this.inflight.size, (ms) => this.ackOverdue(ms));
     if (cfg.maxBytesPerSecond) this.bucket = new TokenBucket(cfg.maxBytesPerSecond, Math.max(cfg.maxBytesPerSecond, cfg.batch.maxBytes));
     this.connected = new Promise((r) => (this.markConnected = r));
+    this.profile = new JsonProfile(cfg, this.topics, agentId);
+  }
+
+  /** The profile's part of `status` (profile name, Sparkplug bdSeq/seq/primary host). */
+  profileStatus(): Record<string, unknown> {
+    return this.profile.status();
   }
 
   get linkState(): LinkState {
@@ -100,8 +119,30 @@ export class MqttUplink {
   }
 
   start(): void {
-    const opts = mqttClientOptions(this.cfg.mqtt, this.agentId, { topic: this.topics.status, payload: JSON.stringify({ state: 'offline', agent: this.agentId }) });
     this.setState('connecting');
+    if (this.cfg.profile !== 'sparkplug-b') return this.connect();
+    // Loaded only when chosen: protobufjs and the session code stay out of a JSON agent's heap.
+    import('./sparkplug/profile.js').then(({ SparkplugProfile }) => {
+      // A stop or a config swap while loading: this uplink is gone.
+      if (this.state === 'stopped') return;
+      if (!this.hooks.sparkplug) throw new Error('the runtime gave no device list (UplinkHooks.sparkplug)');
+      this.profile = new SparkplugProfile(this.cfg, this.agentId, { ...this.hooks.sparkplug, write: this.hooks.deviceWrite }, this.log.child({ profile: 'sparkplug-b' }));
+      this.connect();
+    }).catch((e: Error) => this.log.error({ err: e.message }, 'cannot start the sparkplug-b profile'));
+  }
+
+  private readonly link: ProfileLink = {
+    publish: (topic, payload, qos, cb) => {
+      if (this.state !== 'connected' || !this.client) return cb?.(new Error('not connected'));
+      this.counters.bytesPublished += payload.length;
+      this.client.publish(topic, payload, { qos }, cb);
+    },
+    kick: () => this.kick(),
+    restartSession: (reason) => this.restartSession(reason),
+  };
+
+  private connect(): void {
+    const opts = mqttClientOptions(this.cfg.mqtt, this.agentId, this.profile.will());
     const client = mqtt.connect(this.cfg.mqtt.url, opts);
     this.client = client;
     client.on('connect', () => {
@@ -114,10 +155,13 @@ export class MqttUplink {
       this.log.info({ url: redactUrl(this.cfg.mqtt.url) }, 'uplink connected');
       this.markConnected();
       this.publishStatus();
+      this.profile.onConnect(client, this.link);
       this.hooks.onConnect?.(client);
       this.kick();
     });
-    client.on('message', (topic, payload, packet) => this.hooks.onMessage?.(topic, payload, packet.retain));
+    client.on('message', (topic, payload, packet) => {
+      if (!this.profile.onMessage(topic, payload)) this.hooks.onMessage?.(topic, payload, packet.retain);
+    });
     client.on('error', (err) => {
       // Auth failures, TLS errors, refused connections: one line per distinct error, then backoff.
       const msg = describeError(err);
@@ -129,6 +173,7 @@ export class MqttUplink {
     client.on('close', () => {
       if (this.state === 'stopped') return;
       this.puback?.stop();
+      this.profile.onClose();
       const requeued = this.lost.add(this.requeueInflight());
       if (this.state === 'connected') {
         this.counters.disconnects++;
@@ -167,6 +212,8 @@ export class MqttUplink {
       this.reconnectTimer = undefined;
       if (this.state === 'stopped' || !this.client) return;
       this.setState('connecting');
+      // Every connection carries the profile's will of that connection (Sparkplug: a new bdSeq).
+      this.client.options.will = willOption(this.profile.will());
       this.client.reconnect();
     }, delay);
   }
@@ -189,57 +236,106 @@ export class MqttUplink {
 
   private pump(): void {
     const client = this.client;
-    if (!client || this.state !== 'connected') return;
+    if (!client || this.state !== 'connected' || !this.profile.ready()) return;
     const window = this.cfg.mqtt.inflight;
+    // Device births and deaths go out between batches, never while a parked batch holds seq numbers.
+    if (!this.parked) this.profile.tick?.();
     while (this.inflight.size < window) {
       // A metered link fetches one batch at a time, so nothing is read only to wait for tokens.
-      const parked = this.parked?.generation === this.generation && this.parked.b.seq > this.lastQueuedSeq ? this.parked : undefined;
+      const p = this.parked;
+      const parked = p && p.generation === this.generation && p.b.seq > this.lastQueuedSeq ? p : undefined;
       this.parked = undefined;
       const batches = parked ? [parked.b] : this.outbox.next(this.lastQueuedSeq, this.bucket ? 1 : window - this.inflight.size);
       if (batches.length === 0) return;
       for (const b of batches) {
-        const payload = parked?.payload ?? (this.cfg.batch.encoding === 'json+gzip' ? zlib.gzipSync(b.payload, { level: 6 }) : b.payload);
-        if (this.bucket && !this.bucket.take(payload.length)) {
+        // Re-encode a parked batch when session messages (a rebirth) were sent meanwhile: its seq numbers are stale.
+        const msgs = parked && parked.epoch === this.profile.epoch ? parked.msgs : this.encode(b);
+        if (msgs === undefined) continue;
+        let size = 0;
+        for (const m of msgs) size += m.payload.length;
+        if (this.bucket && !this.bucket.take(size)) {
           // Metered link: keep this batch (encoded) and resume with it once tokens are there.
-          this.parked = { b, payload, generation: this.generation };
+          this.parked = { b, msgs, generation: this.generation, epoch: this.profile.epoch };
           if (!this.bucketTimer) {
             this.bucketTimer = setTimeout(() => {
               this.bucketTimer = undefined;
               this.kick();
-            }, this.bucket.msUntil(payload.length));
+            }, this.bucket.msUntil(size));
           }
           return;
         }
         this.lastQueuedSeq = b.seq;
         this.puback?.sent(this.inflight.size);
-        this.inflight.set(b.seq, b.n);
-        const sentAt = performance.now();
-        const seq = b.seq;
-        const n = b.n;
-        const gen = this.generation;
-        const size = payload.length;
         this.counters.batchesPublished++;
-        this.counters.bytesPublished += payload.length;
-        client.publish(this.topics.data, payload, { qos: this.cfg.mqtt.qos }, (err) => {
-          // Stale: an older connection (requeued already), or the uplink stopped or was replaced.
-          if (gen !== this.generation || !this.inflight.delete(seq)) return;
-          if (err) {
-            // Not acknowledged: forget it was queued so it is sent again (same seq) later.
-            if (seq <= this.lastQueuedSeq) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, seq - 1);
-            this.lost.failed(seq);
-            return;
-          }
-          this.puback?.acked();
-          this.counters.batchesAcked++;
-          this.counters.lastAckAt = Date.now();
-          this.counters.lastLatencyMs = performance.now() - sentAt;
-          this.hooks.onAck?.(this.counters.lastLatencyMs);
-          this.outbox.ack(seq, n);
-          this.releaser.released(size);
-          this.kick();
-        });
+        this.counters.bytesPublished += size;
+        this.send(client, b, msgs, size);
       }
     }
+  }
+
+  /** The profile's messages for a stored batch; a batch no profile can read is dropped, counted and logged. */
+  private encode(b: StoredBatch): OutMessage[] | undefined {
+    try {
+      return this.profile.encode(b);
+    } catch (e) {
+      this.counters.undecodableBatches++;
+      this.log.error({ seq: b.seq, readings: b.n, err: (e as Error).message }, 'stored batch cannot be encoded; dropped from the outbox');
+      this.lastQueuedSeq = b.seq;
+      this.outbox.ack(b.seq, b.n);
+      return undefined;
+    }
+  }
+
+  /** Publish a batch's messages; it leaves the outbox when every one is acknowledged (QoS 1/2) or written (QoS 0). */
+  private send(client: MqttClient, b: StoredBatch, msgs: OutMessage[], size: number): void {
+    const entry = { n: b.n, pending: msgs.length };
+    const seq = b.seq;
+    const gen = this.generation;
+    const sentAt = performance.now();
+    this.inflight.set(seq, entry);
+    const done = (err?: Error) => {
+      // Stale: an older connection (requeued already), or the uplink stopped or was replaced.
+      if (gen !== this.generation || this.inflight.get(seq) !== entry) return;
+      if (err) {
+        // Not acknowledged: forget it was queued so it is sent again (same seq) later.
+        this.inflight.delete(seq);
+        if (seq <= this.lastQueuedSeq) this.lastQueuedSeq = Math.min(this.lastQueuedSeq, seq - 1);
+        this.lost.failed(seq);
+        return;
+      }
+      this.puback?.acked();
+      if (--entry.pending > 0) return;
+      this.inflight.delete(seq);
+      this.counters.batchesAcked++;
+      this.counters.lastAckAt = Date.now();
+      this.counters.lastLatencyMs = performance.now() - sentAt;
+      this.hooks.onAck?.(this.counters.lastLatencyMs);
+      this.outbox.ack(seq, b.n);
+      this.releaser.released(size);
+      this.kick();
+    };
+    if (msgs.length === 0) return done();
+    for (const m of msgs) client.publish(m.topic, m.payload, { qos: m.qos }, done);
+  }
+
+  /** End this MQTT session (the profile's farewell, then DISCONNECT) and connect again. */
+  private restartSession(reason: string): void {
+    const client = this.client;
+    if (!client || this.state !== 'connected') return;
+    this.log.info({ reason }, 'uplink ending the session; reconnecting');
+    const bye = this.profile.farewell?.();
+    let ended = false;
+    // DISCONNECT (the will is dropped) once the farewell is acknowledged, or after 2 s without an ack.
+    // mqtt.js emits close on end(): the close handler schedules the reconnect.
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      client.end(false, {});
+    };
+    const timer = setTimeout(end, 2000);
+    if (bye) client.publish(bye.topic, bye.payload, { qos: bye.qos }, end);
+    else end();
   }
 
   statusDocument(): Record<string, unknown> {
@@ -274,6 +370,17 @@ export class MqttUplink {
     this.reconnectTimer = undefined;
     this.inflight.clear();
     if (!client) return;
+    const bye = wasConnected ? this.profile.farewell?.() : undefined;
+    if (bye) {
+      // Sparkplug NDEATH: a clean DISCONNECT discards the will, so the node says it itself.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        client.publish(bye.topic, bye.payload, { qos: bye.qos }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
     if (wasConnected && opts.offline !== false) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
@@ -293,6 +400,10 @@ export class MqttUplink {
     client.removeAllListeners();
     client.on('error', () => {});
   }
+}
+
+function willOption(w: Will): Will {
+  return { ...w };
 }
 
 /** One readable line per failure cause, with the config keys to look at (never a secret). */

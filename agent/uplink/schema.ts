@@ -37,11 +37,31 @@ export const batchSchema = z.strictObject({
   encoding: z.enum(['json', 'json+gzip']).default('json'),
 });
 
+/** Sparkplug ids are topic levels: no MQTT wildcards, no '/'. */
+const sparkplugId = () => z.string().min(1).regex(/^[^/#+]+$/, 'must not contain "/", "+" or "#" (it is an MQTT topic level)');
+
+export const sparkplugSchema = z.strictObject({
+  groupId: sparkplugId(),
+  /** Host application id: data waits for spBv1.0/STATE/{primaryHost} online (Sparkplug 3.0). */
+  primaryHost: sparkplugId().optional(),
+  /**
+   * DCMD metric writes, off unless set: a DCMD carries no signature, so the broker's ACL on
+   * spBv1.0/{groupId}/DCMD/{agent.id}/# is the only guard (warned at start). Writes then follow the
+   * command rules (writable points, type, range, logged).
+   */
+  writes: z.boolean().default(false),
+});
+
 export const uplinkSchema = z.strictObject({
   mqtt: mqttSchema,
   batch: batchSchema.prefault({}),
   /** Token bucket on published bytes for metered links; off when absent. */
   maxBytesPerSecond: size().optional(),
+  /** Wire format: the SPEC's JSON batches, or a Sparkplug B 3.0 edge node (agent/uplink/sparkplug). */
+  profile: z.enum(['json', 'sparkplug-b']).default('json'),
+  sparkplug: sparkplugSchema.optional(),
+}).superRefine((u, ctx) => {
+  if (u.profile === 'sparkplug-b' && !u.sparkplug) ctx.addIssue({ code: 'custom', path: ['sparkplug'], message: 'required for profile sparkplug-b (at least groupId)' });
 });
 
 export type UplinkConfig = z.output<typeof uplinkSchema>;

@@ -5,6 +5,7 @@ import type { GpioBackend } from './backend.js';
 import { chooseBackend } from './choose.js';
 import { gpioSchema, pinPoints, type GpioConfig } from './config.js';
 import { PinRunner } from './pin.js';
+import type { PointDescriptor } from '../../core/points.js';
 import { CounterStore, CounterStateError, type CounterState } from './store.js';
 
 export { gpioSchema, type GpioConfig } from './config.js';
@@ -161,4 +162,6 @@ export const gpioDriver = defineDriver({
   create: (cfg, ctx) => new GpioDriver(cfg, ctx),
   pointNames: (cfg) => cfg.pins.flatMap(pinPoints),
   writable: (cfg, point) => (cfg.pins.some((p) => p.name === point && p.direction === 'out') ? { type: 'bool' } : undefined),
+  // An input is its level; a counter is a running total plus a rate.
+  points: (cfg) => cfg.pins.flatMap<PointDescriptor>((p) => (p.mode === 'counter' ? [{ name: p.name, type: 'uint64' as const }, { name: `${p.name}.rate`, type: 'float64' as const }] : [{ name: p.name, type: 'bool' as const }])),
 });

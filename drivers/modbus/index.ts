@@ -2,6 +2,17 @@ import { defineDriver } from '../types.js';
 import { modbusRtuSchema, modbusTcpSchema } from './config.js';
 import { ModbusSource } from './source.js';
 import { modbusWritable } from './write.js';
+import type { PointDescriptor } from '../../core/points.js';
+import type { PointConfig } from './config.js';
+import { isBitTable } from './types.js';
+
+/** Scaled or offset registers carry fractions, whatever the register type. */
+function modbusPoints(points: readonly PointConfig[]): PointDescriptor[] {
+  return points.map((p) => ({
+    name: p.name,
+    type: p.scale !== 1 || p.offset !== 0 ? 'float64' : (p.type ?? (isBitTable(p.table) ? 'bool' : 'uint16')),
+  }));
+}
 
 /** Modbus RTU over a serial port (RS-485/RS-232). Several sources naming one port share one bus. */
 export const modbusRtuDriver = defineDriver({
@@ -10,6 +21,7 @@ export const modbusRtuDriver = defineDriver({
   create: (cfg, ctx) => new ModbusSource(cfg, ctx),
   pointNames: (cfg) => cfg.points.map((p) => p.name),
   writable: modbusWritable,
+  points: (cfg) => modbusPoints(cfg.points),
 });
 
 /** Modbus TCP; one connection (one request in flight) per host:port, shared by the sources naming it. */
@@ -19,4 +31,5 @@ export const modbusTcpDriver = defineDriver({
   create: (cfg, ctx) => new ModbusSource(cfg, ctx),
   pointNames: (cfg) => cfg.points.map((p) => p.name),
   writable: modbusWritable,
+  points: (cfg) => modbusPoints(cfg.points),
 });

@@ -121,4 +121,6 @@ export const simDriver = defineDriver({
   schema: simSchema,
   create: (cfg, ctx) => new SimDriver(cfg, ctx),
   pointNames: (cfg) => cfg.points.map((p) => p.name),
+  // A constant may be a boolean or a string; every wave is a float.
+  points: (cfg) => cfg.points.map((p) => ({ name: p.name, type: p.wave !== 'constant' || typeof p.value === 'number' ? 'float64' : typeof p.value === 'boolean' ? 'bool' : 'string' })),
 });

@@ -35,7 +35,8 @@ class FakeUplink implements AgentUplink {
   linkState: AgentUplink['linkState'] = 'connecting';
   readonly stateAgeMs = 0;
   readonly inflightCount = 0;
-  readonly counters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0, ackTimeouts: 0 };
+  readonly counters = { batchesPublished: 0, batchesAcked: 0, bytesPublished: 0, connects: 0, disconnects: 0, lastAckAt: 0, lastLatencyMs: 0, ackTimeouts: 0, undecodableBatches: 0 };
+  profileStatus() { return { profile: "json" }; }
   readonly connected = Promise.resolve();
   constructor(readonly url: string) { FakeUplink.made.push(this); }
   start() { if (this.url.includes('explode')) throw new Error('cannot start uplink: explode'); this.linkState = 'connected'; }

@@ -76,7 +76,7 @@ const local = (clientId = '') => {
 };
 
 test('client id: derived from agent.id unless the local file sets one; a push cannot set it', () => {
-  assert.equal(mqttClientOptions(local().uplink.mqtt, 'board-7', { topic: 't', payload: 'p' }).clientId, 'edge-agent-board-7');
+  assert.equal(mqttClientOptions(local().uplink.mqtt, 'board-7', { topic: 't', payload: Buffer.from('p'), qos: 1, retain: true }).clientId, 'edge-agent-board-7');
   const pushed = { uplink: { mqtt: { url: 'mqtt://h:1883', clientId: 'fleet' } } };
   const strict = mergeRemote(pushed, local(), '/', true);
   assert.equal(strict.ok, false);
