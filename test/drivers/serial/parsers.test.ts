@@ -115,5 +115,5 @@ test('config: mistakes are errors naming the key path and line', () => {
   assert.match(errorsOf('    foo: 1\n')[0], /^sources\[0\]\.parse: required/);
   assert.ok(errorsOf('    foo: 1\n    parse: kv\n').includes('sources[0].foo: unknown key "foo" @6'));
   assert.deepEqual(errorsOf('    parse: kv\n    query: { send: "R", every: 1s, timeout: 2s }\n'), ['sources[0].query.timeout: must be shorter than every (1000 ms) @7']);
-  assert.deepEqual(errorsOf('    parse: kv\n    maxLineLength: 2\n'), ['sources[0].maxLineLength: Too small: expected number to be >=8 @7']);
+  assert.deepEqual(errorsOf('    parse: kv\n    maxLineLength: 2\n'), ['sources[0].maxLineLength: must be at least 8 @7']);
 });
