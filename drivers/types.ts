@@ -1,10 +1,21 @@
 import type { z } from 'zod';
+import type { Command } from 'commander';
+import type { CliTools, ControlRegistry } from './tooling.js';
 import type { Logger } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
 import type { Quality, Value } from '../core/reading.js';
 
 /** Health of a source as shown by `edge-agent status` and /healthz. */
 export type SourceState = 'starting' | 'ok' | 'backing-off' | 'down' | 'stopped';
+
+/**
+ * One agent's registries that its sources share and its control hooks search: a key per driver
+ * (`modbus.buses`, `serial.taps`). Per agent, never a module global.
+ */
+export interface DriverHost {
+  /** The one value of `key` in this agent, made by `make` on first use. */
+  shared<T>(key: string, make: () => T): T;
+}
 
 /**
  * What the runtime hands a driver. The driver never builds Reading objects itself or
@@ -16,6 +27,8 @@ export interface SourceContext {
   readonly clock: Clock;
   /** Writable per-agent directory (e.g. for persisted pulse totals). */
   readonly dataDir: string;
+  /** State shared by the sources of one agent (a Modbus bus, the serial taps). */
+  readonly host: DriverHost;
   /** One reading. `ts` defaults to clock.now(). */
   emit(point: string, value: Value, quality?: Quality, ts?: number): void;
   /**
@@ -48,6 +61,16 @@ export interface DriverDefinition<S extends z.ZodType = z.ZodType> {
   create(config: z.output<S>, ctx: SourceContext): Driver;
   /** Point names this source can emit (for validation of pipelines and status). Optional. */
   pointNames?(config: z.output<S>): string[];
+  /**
+   * Adds the driver's CLI command group (`edge-agent modbus ...`). Drivers that share a group
+   * (modbus-rtu, modbus-tcp) share the function: it is registered once.
+   */
+  readonly cli?: (program: Command, tools: CliTools) => void;
+  /**
+   * Registers the driver's control-socket methods (diagnostics on ports the daemon holds); `host`
+   * is the running agent's shared driver state. A function shared by several drivers runs once.
+   */
+  readonly control?: (server: ControlRegistry, host: DriverHost) => void;
 }
 
 export function defineDriver<S extends z.ZodType>(d: DriverDefinition<S>): DriverDefinition<S> {

@@ -2,8 +2,4 @@ export const DEFAULT_CONFIG = '/etc/edge-agent/config.yaml';
 export const DEFAULT_DATA_DIR = '/var/lib/edge-agent';
 
 /** A failure the CLI reports as one line on stderr and exit 1 (no stack trace for operators). */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
+export { CliError } from '../../core/tool-errors.js';

@@ -54,7 +54,7 @@ export class ControlPlane {
     const debugDir = () => path.join(agent.config.agent.dataDir, 'debug');
     s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', async (p, ctx) => (await import('./debug.js')).cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
     s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', async () => (await import('./debug.js')).heapSnapshot(debugDir()));
-    registerDiagnostics(s);
+    registerDiagnostics(s, agent.driverHost);
     const control = agent.config.control;
     try {
       await s.listen(control.socket);

@@ -6,6 +6,7 @@ import { Outbox } from '../outbox/outbox.js';
 import { MqttUplink, type UplinkHooks } from '../uplink/mqtt-uplink.js';
 import { Router } from '../../pipelines/router.js';
 import { drivers } from '../../drivers/index.js';
+import { SharedHost } from '../../drivers/host.js';
 import { Periodic } from '../../core/periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
@@ -50,6 +51,8 @@ export class Agent {
   /** Counters of uplinks replaced by config swaps, so totals never go backwards. */
   readonly uplinkBase = { connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0 };
   readonly clock: Clock;
+  /** Driver state shared by this agent's sources and searched by the drivers' control hooks. */
+  readonly driverHost = new SharedHost();
   flushTimer: Periodic;
   private readonly tickTimer: Periodic;
   private readonly statusTimer: Periodic;
@@ -151,7 +154,7 @@ export class Agent {
       if (!s.enabled) continue;
       const def = drivers.find((d) => d.name === s.driver);
       if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
-      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced);
+      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced, this.driverHost);
       // Counters of a source that stays across a config swap carry on.
       const prev = previous.find((p) => p.id === s.id);
       if (prev) runner.inherit(prev);

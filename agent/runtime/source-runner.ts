@@ -2,7 +2,8 @@ import type { Logger } from '../../core/log.js';
 import type { Clock } from '../../core/clock.js';
 import type { Emit, Quality, Value } from '../../core/reading.js';
 import type { SourceConfig } from '../config/schema.js';
-import type { Driver, DriverDefinition, SourceContext, SourceState } from '../../drivers/types.js';
+import type { Driver, DriverDefinition, DriverHost, SourceContext, SourceState } from '../../drivers/types.js';
+import { SharedHost } from '../../drivers/host.js';
 
 export interface SourceStatus {
   id: string;
@@ -46,6 +47,8 @@ export class SourceRunner {
     dataDir: string,
     /** Marks readings taken while the wall clock is not known to be right. */
     private readonly unsynced: () => boolean = () => false,
+    /** The agent's shared driver state (Modbus buses, serial taps). */
+    host: DriverHost = new SharedHost(),
   ) {
     this.id = config.id;
     this.lastActivity = clock.mono();
@@ -57,6 +60,7 @@ export class SourceRunner {
       log: slog,
       clock,
       dataDir,
+      host,
       emit(point: string, value: Value, quality?: Quality, ts?: number) {
         self.readings++;
         self.lastActivity = clock.mono();

@@ -1,4 +1,5 @@
 import { defineDriver, type Driver, type SourceContext } from '../types.js';
+import { registerGpioCli } from './cli/index.js';
 import { Periodic } from '../../core/periodic.js';
 import type { GpioBackend } from './backend.js';
 import { chooseBackend } from './choose.js';
@@ -151,4 +152,5 @@ export const gpioDriver = defineDriver({
   schema: gpioSchema,
   create: (cfg, ctx) => new GpioDriver(cfg, ctx),
   pointNames: (cfg) => cfg.pins.flatMap(pinPoints),
+  cli: registerGpioCli,
 });

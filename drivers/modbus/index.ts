@@ -1,6 +1,8 @@
 import { defineDriver } from '../types.js';
 import { modbusRtuSchema, modbusTcpSchema } from './config.js';
 import { ModbusSource } from './source.js';
+import { registerModbusCli } from './cli/index.js';
+import { registerModbusControl } from './control.js';
 
 /** Modbus RTU over a serial port (RS-485/RS-232). Several sources naming one port share one bus. */
 export const modbusRtuDriver = defineDriver({
@@ -8,6 +10,8 @@ export const modbusRtuDriver = defineDriver({
   schema: modbusRtuSchema,
   create: (cfg, ctx) => new ModbusSource(cfg, ctx),
   pointNames: (cfg) => cfg.points.map((p) => p.name),
+  cli: registerModbusCli,
+  control: registerModbusControl,
 });
 
 /** Modbus TCP; one connection (one request in flight) per host:port, shared by the sources naming it. */
@@ -16,4 +20,6 @@ export const modbusTcpDriver = defineDriver({
   schema: modbusTcpSchema,
   create: (cfg, ctx) => new ModbusSource(cfg, ctx),
   pointNames: (cfg) => cfg.points.map((p) => p.name),
+  cli: registerModbusCli,
+  control: registerModbusControl,
 });
