@@ -160,6 +160,14 @@ export class TcpTransport extends TransportBase implements Transport {
       this.staleFrames++; // late answer to a request that already timed out
       return;
     }
+    if (rx[off + 6] !== p.unit) {
+      // Our transaction id but another unit's answer (a gateway routing to the wrong device, a
+      // device ignoring the unit id): its data would be stored under the wrong unit's points.
+      this.staleFrames++;
+      this.finish(p);
+      p.reject(new ModbusRequestError('frame', `answer carries unit id ${rx[off + 6]}, expected ${p.unit} (gateway routing to the wrong device?)`));
+      return;
+    }
     const fc = rx[off + 7];
     if (fc === (p.fc | 0x80) && len >= 9) {
       this.finish(p);
