@@ -4,6 +4,7 @@ import type { Emit, Quality, Value } from '../../core/reading.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { Driver, DriverDefinition, DriverHost, SourceContext, SourceState } from '../../drivers/types.js';
 import { SharedHost } from '../../drivers/host.js';
+import { StateLog } from './state-log.js';
 
 export interface SourceStatus {
   id: string;
@@ -34,6 +35,7 @@ export class SourceRunner {
   private readonly errors: Record<string, number> = {};
   private lastError: SourceStatus['lastError'];
   private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly stateLog: StateLog;
   /** Monotonic ms of the driver's last sign of life (emit, error, state change): watchdog progress. */
   lastActivity: number;
   readonly ctx: SourceContext;
@@ -55,6 +57,7 @@ export class SourceRunner {
     const source = config.id;
     const self = this;
     const slog = log.child({ source });
+    this.stateLog = new StateLog(slog, clock);
     this.ctx = {
       sourceId: source,
       log: slog,
@@ -87,8 +90,7 @@ export class SourceRunner {
       setState(state: SourceState, detail?: string) {
         self.lastActivity = clock.mono();
         if (state === self.state && detail === self.detail) return;
-        const level = state === 'ok' ? 'info' : state === 'down' || state === 'backing-off' ? 'warn' : 'debug';
-        slog[level]({ state, detail }, `source ${state}`);
+        self.stateLog.change(state, detail);
         self.state = state;
         self.detail = detail;
       },
@@ -105,6 +107,7 @@ export class SourceRunner {
     this.driver = undefined;
     if (d) await d.close();
     this.state = 'stopped';
+    this.stateLog.close();
   }
 
   /** Carry the counters of the runner this one replaces (config swap): totals never go backwards. */
