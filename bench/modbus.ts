@@ -15,6 +15,7 @@ import { modbusTcpSchema } from '../drivers/modbus/config.js';
 import { ModbusSource } from '../drivers/modbus/source.js';
 import { plan, type PlanPoint } from '../drivers/modbus/planner.js';
 import { captureContext } from '../test/helpers/source-context.js';
+import { SharedHost } from '../drivers/host.js';
 import { freePort } from '../test/helpers/system.js';
 import { havePymodbus, startSlave } from '../test/drivers/modbus/slave.js';
 
@@ -75,6 +76,7 @@ async function driverRun(port: number, ms: number): Promise<{ polls: number; rea
   let readings = 0;
   let errors = 0;
   const sources: ModbusSource[] = [];
+  const host = new SharedHost(); // the sources of one agent: they share the host:port bus
   for (let u = 1; u <= UNITS; u++) {
     const points = [];
     for (const table of TABLES) {
@@ -87,7 +89,7 @@ async function driverRun(port: number, ms: number): Promise<{ polls: number; rea
     // 10 ms polls for 20 sources x 16 requests (32,000 requests/s asked): more than the slave
     // can serve, so the shared bus queue never runs dry and the figure is the throughput.
     const cfg = modbusTcpSchema.parse({ id: `u${u}`, driver: 'modbus-tcp', host: '127.0.0.1', port, unitId: u, pollInterval: '10ms', timeout: '1s', maxGap: 1, points });
-    const { ctx } = captureContext();
+    const { ctx } = captureContext({ host });
     ctx.emit = () => { readings++; };
     ctx.error = () => { errors++; };
     const src = new ModbusSource(cfg, ctx);

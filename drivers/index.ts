@@ -15,3 +15,13 @@ export const drivers: DriverDefinition[] = [
   modbusRtuDriver as DriverDefinition,
   modbusTcpDriver as DriverDefinition,
 ];
+
+/** The drivers' tooling hooks, each function once (the two Modbus drivers share theirs), in registry order. */
+export function toolingHooks<K extends 'cli' | 'control'>(key: K): NonNullable<DriverDefinition[K]>[] {
+  const out: NonNullable<DriverDefinition[K]>[] = [];
+  for (const d of drivers) {
+    const h = d[key];
+    if (h && !out.includes(h as NonNullable<DriverDefinition[K]>)) out.push(h as NonNullable<DriverDefinition[K]>);
+  }
+  return out;
+}

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { Command } from 'commander';
+import type { CliTools, ControlRegistry } from './tooling.js';
 import type { Logger } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
 import type { Quality, Value } from '../core/reading.js';
@@ -6,6 +8,15 @@ import type { PointDescriptor } from '../core/points.js';
 
 /** Health of a source as shown by `edge-agent status` and /healthz. */
 export type SourceState = 'starting' | 'ok' | 'backing-off' | 'down' | 'stopped';
+
+/**
+ * One agent's registries that its sources share and its control hooks search: a key per driver
+ * (`modbus.buses`, `serial.taps`). Per agent, never a module global.
+ */
+export interface DriverHost {
+  /** The one value of `key` in this agent, made by `make` on first use. */
+  shared<T>(key: string, make: () => T): T;
+}
 
 /**
  * What the runtime hands a driver. The driver never builds Reading objects itself or
@@ -17,6 +28,8 @@ export interface SourceContext {
   readonly clock: Clock;
   /** Writable per-agent directory (e.g. for persisted pulse totals). */
   readonly dataDir: string;
+  /** State shared by the sources of one agent (a Modbus bus, the serial taps). */
+  readonly host: DriverHost;
   /** One reading. `ts` defaults to clock.now(). */
   emit(point: string, value: Value, quality?: Quality, ts?: number): void;
   /**
@@ -67,6 +80,16 @@ export interface DriverDefinition<S extends z.ZodType = z.ZodType> {
   writable?(config: z.output<S>, point: string): WritableSpec | undefined;
   /** Points with their value types (Sparkplug DBIRTH datatypes). Optional: names alone are the fallback. */
   points?(config: z.output<S>): PointDescriptor[];
+  /**
+   * Adds the driver's CLI command group (`edge-agent modbus ...`). Drivers that share a group
+   * (modbus-rtu, modbus-tcp) share the function: it is registered once.
+   */
+  readonly cli?: (program: Command, tools: CliTools) => void;
+  /**
+   * Registers the driver's control-socket methods (diagnostics on ports the daemon holds); `host`
+   * is the running agent's shared driver state. A function shared by several drivers runs once.
+   */
+  readonly control?: (server: ControlRegistry, host: DriverHost) => void;
 }
 
 /** A source's point descriptors: typed when the driver says, else named only (types learnt from data). */

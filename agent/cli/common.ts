@@ -7,8 +7,4 @@ export function plural(n: number, word: string, many = `${word}s`): string {
 }
 
 /** A failure the CLI reports as one line on stderr and exit 1 (no stack trace for operators). */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
+export { CliError } from '../../core/tool-errors.js';

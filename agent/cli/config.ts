@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output');
 
   common(cfg.command('show'))
-    .description(`what is in force: from where (local file or remote push), version, hash, the config itself; asks the running daemon, else reads --config (default ${DEFAULT_CONFIG}) and its data dir`)
+    .description(`what is in force: from where (local file or remote push), version, hash, the config itself; asks the running daemon, else reads --config (default: ${DEFAULT_CONFIG}) and its data dir`)
     .option('--header-only', 'only where it came from, version and hash; not the config itself')
     .action(async (o: Opts & { headerOnly?: boolean }) => {
       const opts: Opts = { ...o, hideConfig: o.headerOnly };

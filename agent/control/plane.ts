@@ -70,8 +70,8 @@ export class ControlPlane {
     const debugDir = () => path.join(agent.config.agent.dataDir, 'debug');
     s.register('debug.profile', 'CPU profile for {seconds}; returns the .cpuprofile file', async (p, ctx) => (await import('./debug.js')).cpuProfile(debugDir(), Number(p.seconds ?? 10), ctx.signal));
     s.register('debug.heap', 'heap snapshot; returns the .heapsnapshot file', async () => (await import('./debug.js')).heapSnapshot(debugDir()));
-    registerDiagnostics(s);
-    registerWriteDiagnostics(s, this.commands.executor, () => agent.sources, this.log.child({ part: 'control' }));
+    registerDiagnostics(s, agent.driverHost);
+    registerWriteDiagnostics(s, this.commands.executor, () => agent.sources, agent.driverHost, this.log.child({ part: 'control' }));
     const control = agent.config.control;
     try {
       await s.listen(control.socket);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../../core/log.js';
+import { ControlError } from '../../core/tool-errors.js';
 
 /** Context of one request: stream events (monitors, progress) and learn when the client went away. */
 export interface RequestContext {
@@ -11,11 +12,7 @@ export interface RequestContext {
 export type Handler = (params: Record<string, unknown>, ctx: RequestContext) => unknown;
 
 /** A failure the client shows as it is (no stack): bad params, unknown source, busy port. */
-export class ControlError extends Error {
-  constructor(message: string, readonly code = 'failed') {
-    super(message);
-  }
-}
+export { ControlError };
 
 /** Longest request line accepted; requests are small JSON documents. */
 const MAX_LINE = 1024 * 1024;

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Reading } from '../../core/reading.js';
 import type { UplinkHooks } from '../uplink/mqtt-uplink.js';
 import { drivers } from '../../drivers/index.js';
+import { SharedHost } from '../../drivers/host.js';
 import { Periodic } from '../../core/periodic.js';
 import { SourceRunner } from './source-runner.js';
 import { VERSION } from '../version.js';
@@ -56,6 +57,8 @@ const PIPELINE_TICK_MS = 100;
 export class Agent {
   readonly startedAt: number;
   readonly clock: Clock;
+  /** Driver state shared by this agent's sources and searched by the drivers' control hooks. */
+  readonly driverHost = new SharedHost();
   /** Wall-clock trust (jumps, timesyncd); readings taken while untrusted carry `unsynced`. */
   readonly clockSync: ClockSync;
   private readonly parts: AgentParts;
@@ -169,7 +172,7 @@ export class Agent {
       if (!s.enabled) continue;
       const def = drivers.find((d) => d.name === s.driver);
       if (!def) throw new Error(`sources.${s.id}: unknown driver ${s.driver}`);
-      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced);
+      const runner = new SourceRunner(s, def, this.toRouter, this.opts.log, this.clock, config.agent.dataDir, this.unsynced, this.driverHost);
       const prev = this._sources.find((p) => p.id === s.id);
       if (prev) runner.inherit(prev);
       out.push(runner);

@@ -2,7 +2,9 @@ import type { Logger } from '../../core/log.js';
 import type { Clock } from '../../core/clock.js';
 import type { Emit, Quality, Value } from '../../core/reading.js';
 import type { SourceConfig } from '../config/schema.js';
-import { WriteFailed, type Driver, type DriverDefinition, type SourceContext, type SourceState, type WritableSpec } from '../../drivers/types.js';
+import { WriteFailed, type Driver, type DriverDefinition, type DriverHost, type SourceContext, type SourceState, type WritableSpec } from '../../drivers/types.js';
+import { SharedHost } from '../../drivers/host.js';
+import { StateLog } from './state-log.js';
 
 export interface SourceStatus {
   id: string;
@@ -33,6 +35,7 @@ export class SourceRunner {
   private readonly errors: Record<string, number> = {};
   private lastError: SourceStatus['lastError'];
   private readonly errorLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly stateLog: StateLog;
   /** Monotonic ms of the driver's last sign of life (emit, error, state change): watchdog progress. */
   lastActivity: number;
   readonly ctx: SourceContext;
@@ -46,17 +49,21 @@ export class SourceRunner {
     dataDir: string,
     /** Marks readings taken while the wall clock is not known to be right. */
     private readonly unsynced: () => boolean = () => false,
+    /** The agent's shared driver state (Modbus buses, serial taps). */
+    host: DriverHost = new SharedHost(),
   ) {
     this.id = config.id;
     this.lastActivity = clock.mono();
     const source = config.id;
     const self = this;
     const slog = log.child({ source });
+    this.stateLog = new StateLog(slog, clock);
     this.ctx = {
       sourceId: source,
       log: slog,
       clock,
       dataDir,
+      host,
       emit(point: string, value: Value, quality?: Quality, ts?: number) {
         self.readings++;
         self.lastActivity = clock.mono();
@@ -83,8 +90,7 @@ export class SourceRunner {
       setState(state: SourceState, detail?: string) {
         self.lastActivity = clock.mono();
         if (state === self.state && detail === self.detail) return;
-        const level = state === 'ok' ? 'info' : state === 'down' || state === 'backing-off' ? 'warn' : 'debug';
-        slog[level]({ state, detail }, `source ${state}`);
+        self.stateLog.change(state, detail);
         self.state = state;
         self.detail = detail;
       },
@@ -101,6 +107,7 @@ export class SourceRunner {
     this.driver = undefined;
     if (d) await d.close();
     this.state = 'stopped';
+    this.stateLog.close();
   }
 
   /** Point names the config gives this source; undefined when the driver cannot tell. */

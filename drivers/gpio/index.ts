@@ -1,5 +1,6 @@
 import { defineDriver, WriteFailed, type Driver, type SourceContext } from '../types.js';
 import type { Value } from '../../core/reading.js';
+import { registerGpioCli } from './cli/index.js';
 import { Periodic } from '../../core/periodic.js';
 import type { GpioBackend } from './backend.js';
 import { chooseBackend } from './choose.js';
@@ -164,4 +165,5 @@ export const gpioDriver = defineDriver({
   writable: (cfg, point) => (cfg.pins.some((p) => p.name === point && p.direction === 'out') ? { type: 'bool' } : undefined),
   // An input is its level; a counter is a running total plus a rate.
   points: (cfg) => cfg.pins.flatMap<PointDescriptor>((p) => (p.mode === 'counter' ? [{ name: p.name, type: 'uint64' as const }, { name: `${p.name}.rate`, type: 'float64' as const }] : [{ name: p.name, type: 'bool' as const }])),
+  cli: registerGpioCli,
 });

@@ -1,44 +1,10 @@
-import type { Clock } from '../../core/clock.js';
+import { sleep, type Clock, type TimerHandle } from '../../core/clock.js';
 import { Breaker } from './breaker.js';
 import { ModbusRequestError } from './errors.js';
-import type { PlannedRequest, PlanPoint } from './planner.js';
+import type { BusClient, Job } from './bus-client.js';
 import type { Transport } from './transport.js';
-import { devicePath } from '../../core/device-path.js';
 
-/** A planned request as the bus queues it: the plan plus who asked and whether it is queued. */
-export interface Job<P extends PlanPoint = PlanPoint> extends PlannedRequest<P> {
-  client: BusClient;
-  queued: boolean;
-  /** A probe of a backed-off unit already let the queue behind it go first. */
-  deferred?: boolean;
-  /** Attempts already spent on this request in this cycle (retries wait at the back of the queue). */
-  attempt?: number;
-}
-
-/** Points of one source sharing a poll interval: the unit of scheduling. */
-export interface IntervalGroup {
-  interval: number;
-  /** Bit of this group in the due-mask handed to planFor. */
-  bit: number;
-  nextDue: number;
-}
-
-/** A source attached to a bus. The bus schedules its groups and runs its requests. */
-export interface BusClient {
-  readonly groups: IntervalGroup[];
-  readonly timeout: number;
-  readonly retries: number;
-  readonly interFrameDelay: number;
-  /** The requests for the groups in `mask` (cached by the client). */
-  planFor(mask: number): Job[];
-  onData(job: Job, data: Buffer, ts: number): void;
-  onFailure(job: Job, err: ModbusRequestError, attempts: number, retryInMs?: number): void;
-  onBusState(up: boolean, detail: string): void;
-  /** A unit's breaker opened or closed (for the source's state). */
-  onUnitState(): void;
-  overruns: number;
-  skippedSlots: number;
-}
+export type { BusClient, IntervalGroup, Job } from './bus-client.js';
 
 /** After this many timeouts in a row with no answer at all for 5 s, the connection is rebuilt. */
 const STALE_TIMEOUTS = 3;
@@ -56,7 +22,7 @@ export class Bus {
   private pumping = false;
   private readonly clients = new Set<BusClient>();
   readonly breakers = new Map<number, Breaker>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private lastDoneAt = -Infinity;
   private lastAnswerAt: number;
   private timeoutsInRow = 0;
@@ -98,7 +64,7 @@ export class Bus {
       this.turns.push({
         run: async () => {
           const wait = this.lastDoneAt + this.settings().interFrameDelay - this.clock.mono();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          if (wait > 0) await sleep(this.clock, wait);
           try {
             resolve(await fn(this.transport));
           } catch (e) {
@@ -153,7 +119,7 @@ export class Bus {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.clients.clear();
     this.queue.length = 0;
@@ -163,12 +129,12 @@ export class Bus {
 
   /** Schedules the next tick at the earliest due group of any client. */
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     let next = Infinity;
     for (const c of this.clients) for (const g of c.groups) if (g.nextDue < next) next = g.nextDue;
     if (next === Infinity) return;
-    this.timer = setTimeout(this.tick, Math.max(0, next - this.clock.mono()));
+    this.timer = this.clock.setTimeout(this.tick, Math.max(0, next - this.clock.mono()));
   }
 
   private readonly tick = (): void => {
@@ -264,7 +230,7 @@ export class Bus {
       }
       if (c.interFrameDelay > 0) {
         const wait = this.lastDoneAt + c.interFrameDelay - this.clock.mono();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 0) await sleep(this.clock, wait);
       }
       this.requests++;
       try {
@@ -323,39 +289,4 @@ export class Bus {
     }
     void c;
   }
-}
-
-/** Buses by key (`rtu:/dev/ttyUSB0`, `tcp:10.0.0.5:502`), shared by every source naming them. */
-const buses = new Map<string, { bus: Bus; settings: string; owner: string }>();
-
-export function acquireBus(key: string, settings: string, owner: string, create: () => Bus): Bus {
-  const found = buses.get(key);
-  if (found) {
-    if (found.settings !== settings) {
-      throw new Error(`${key} is already used by source "${found.owner}" with different settings (${found.settings}); sources sharing a bus must agree`);
-    }
-    return found.bus;
-  }
-  const bus = create();
-  buses.set(key, { bus, settings, owner });
-  return bus;
-}
-
-export async function releaseBus(bus: Bus, c: BusClient): Promise<void> {
-  if (bus.detach(c)) {
-    buses.delete(bus.key);
-    await bus.close();
-  }
-}
-
-/**
- * The running bus for a serial port (`rtu`, matched by the device it resolves to, so a
- * /dev/serial/by-id link finds the bus opened as /dev/ttyUSB0) or a TCP host:port. For the
- * control socket's diagnostics; undefined when no source holds it.
- */
-export function findBus(target: { port: string } | { host: string; port: number }): { bus: Bus; owner: string; settings: string } | undefined {
-  if ('host' in target) return buses.get(`tcp:${target.host}:${target.port}`);
-  const want = devicePath(target.port);
-  for (const [key, b] of buses) if (key.startsWith('rtu:') && devicePath(key.slice(4)) === want) return b;
-  return undefined;
 }

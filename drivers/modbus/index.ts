@@ -13,6 +13,8 @@ function modbusPoints(points: readonly PointConfig[]): PointDescriptor[] {
     type: p.scale !== 1 || p.offset !== 0 ? 'float64' : (p.type ?? (isBitTable(p.table) ? 'bool' : 'uint16')),
   }));
 }
+import { registerModbusCli } from './cli/index.js';
+import { registerModbusControl } from './control.js';
 
 /** Modbus RTU over a serial port (RS-485/RS-232). Several sources naming one port share one bus. */
 export const modbusRtuDriver = defineDriver({
@@ -22,6 +24,8 @@ export const modbusRtuDriver = defineDriver({
   pointNames: (cfg) => cfg.points.map((p) => p.name),
   writable: modbusWritable,
   points: (cfg) => modbusPoints(cfg.points),
+  cli: registerModbusCli,
+  control: registerModbusControl,
 });
 
 /** Modbus TCP; one connection (one request in flight) per host:port, shared by the sources naming it. */
@@ -32,4 +36,6 @@ export const modbusTcpDriver = defineDriver({
   pointNames: (cfg) => cfg.points.map((p) => p.name),
   writable: modbusWritable,
   points: (cfg) => modbusPoints(cfg.points),
+  cli: registerModbusCli,
+  control: registerModbusControl,
 });

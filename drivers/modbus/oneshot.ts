@@ -1,5 +1,5 @@
 import { compileDecoder } from './decode.js';
-import type { ModbusRequestError } from './errors.js';
+import { ModbusRequestError } from './errors.js';
 import {
   DATA_TYPES, MAX_BITS, MAX_REGISTERS, READ_FC, TABLES, isBitTable, orderLabel, registerWidth,
   type DataType, type Order, type Table,
@@ -88,4 +88,35 @@ export interface ScanResult {
   probe: { table: Table; address: number };
   scanned: number;
   found: { unit: number; answer: string }[];
+}
+
+/**
+ * The unit-id scan, one probe read per unit in order (`modbus scan` directly, and the daemon's
+ * `modbus.scan` between its polls). `read` throws ModbusRequestError; an exception answer counts
+ * as found, a timeout or frame error as absent, a lost connection ends the scan (thrown as
+ * `disconnected`). Stops early when `signal` aborts.
+ */
+export async function scanUnits(
+  bus: string,
+  units: readonly number[],
+  probe: { table: Table; address: number },
+  read: (unit: number) => Promise<unknown>,
+  progress: (unit: number, found: number) => void = () => {},
+  signal?: AbortSignal,
+): Promise<ScanResult> {
+  const found: ScanResult['found'] = [];
+  for (const unit of units) {
+    if (signal?.aborted) break; // the operator pressed Ctrl-C: give the bus back to the polls
+    try {
+      await read(unit);
+      found.push({ unit, answer: 'data' });
+    } catch (e) {
+      if (!(e instanceof ModbusRequestError)) throw e;
+      if (e.kind === 'disconnected') throw new ModbusRequestError('disconnected', `${bus}: connection lost during the scan`);
+      const answer = probeAnswer(e);
+      if (answer) found.push({ unit, answer });
+    }
+    progress(unit, found.length);
+  }
+  return { bus, probe, scanned: units.length, found };
 }

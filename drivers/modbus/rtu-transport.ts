@@ -1,8 +1,8 @@
-import type { SerialPort } from 'serialport';
-import { loadSerialPort, serialPortClass } from '../serialport-loader.js';
+import { loadSerialPort, serialPortClass, realPort, type PortFactory, type PortLike } from '../serialport-loader.js';
+import { sleep } from '../../core/clock.js';
 import { crc16 } from './crc.js';
 import { ModbusRequestError, exceptionError } from './errors.js';
-import { Pending, TransportBase, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
+import { Pending, TransportBase, disconnectedError, expectedBytes, type Transport, type TransportOptions } from './transport.js';
 
 export interface SerialSettings {
   path: string;
@@ -33,7 +33,7 @@ export function charTimeMs(s: Pick<SerialSettings, 'baudRate' | 'parity' | 'data
 export class RtuTransport extends TransportBase implements Transport {
   readonly label: string;
   readonly data = Buffer.alloc(256);
-  private port: SerialPort | undefined;
+  private port: PortLike | undefined;
   private rx = Buffer.alloc(1024);
   private rxLen = 0;
   /** Set after a timeout or garbage: the next send waits for a silent line first. */
@@ -45,8 +45,8 @@ export class RtuTransport extends TransportBase implements Transport {
   private lateUnit = -1;
   private readonly silenceMs: number;
 
-  constructor(private readonly s: SerialSettings, private readonly opts: { reconnect?: boolean } = {}) {
-    super();
+  constructor(private readonly s: SerialSettings, protected override readonly opts: TransportOptions & { makePort?: PortFactory } = {}) {
+    super(opts);
     this.label = s.path;
     // Long enough for a slow slave's late frame to finish arriving, short enough not to starve the bus.
     this.silenceMs = Math.max(20, 10 * charTimeMs(s));
@@ -54,12 +54,12 @@ export class RtuTransport extends TransportBase implements Transport {
 
   protected connect(): void {
     if (this.closed) return;
-    const SerialPortCtor = serialPortClass();
-    if (!SerialPortCtor) {
+    const makePort = this.opts.makePort ?? realPort;
+    if (makePort === realPort && !serialPortClass()) {
       loadSerialPort().then(() => this.connect(), (e: Error) => this.onState?.(false, `cannot load serialport: ${e.message}`));
       return;
     }
-    const port = new SerialPortCtor({
+    const port = makePort({
       path: this.s.path,
       baudRate: this.s.baudRate,
       parity: this.s.parity,
@@ -82,7 +82,7 @@ export class RtuTransport extends TransportBase implements Transport {
       this.attempt = 0;
       this.rxLen = 0;
       this.onState?.(true, `opened ${this.label}`);
-      port.once('close', (cerr?: Error) => {
+      port.on('close', (cerr?: Error) => {
         if (this.port !== port) return;
         this.port = undefined;
         this.isConnected = false;
@@ -92,15 +92,6 @@ export class RtuTransport extends TransportBase implements Transport {
         this.scheduleRetry();
       });
     });
-  }
-
-  private scheduleRetry(): void {
-    if (this.closed) return;
-    if (this.opts.reconnect === false) {
-      this.closed = true;
-      return;
-    }
-    this.retryTimer = setTimeout(() => this.connect(), reconnectDelay(this.attempt++));
   }
 
   reset(reason: string): void {
@@ -115,7 +106,7 @@ export class RtuTransport extends TransportBase implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
     const port = this.port;
     this.port = undefined;
     this.isConnected = false;
@@ -141,14 +132,11 @@ export class RtuTransport extends TransportBase implements Transport {
     req.writeUInt16BE(address, 2);
     req.writeUInt16BE(quantity, 4);
     req.writeUInt16LE(crc16(req, 0, 6), 6);
-    p.timer = setTimeout(() => {
-      if (this.pending !== p) return;
-      this.pending = undefined;
+    this.armTimeout(p, timeoutMs, () => {
       this.dirty = true;
-      this.quietUntil = performance.now() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
+      this.quietUntil = this.clock.mono() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
       this.lateUnit = unit;
-      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+    });
     port.write(req);
     return p.promise;
   }
@@ -189,20 +177,20 @@ export class RtuTransport extends TransportBase implements Transport {
    * (bounded, so a chattering line cannot stall the bus).
    */
   private async waitForSilence(unit: number): Promise<void> {
-    const deadline = performance.now() + 1000 + LATE_GUARD_MAX_MS;
+    const deadline = this.clock.mono() + 1000 + LATE_GUARD_MAX_MS;
     // Another unit's late frame carries another unit id and cannot be mistaken: no window then.
     const guard = unit === this.lateUnit ? this.quietUntil : 0;
     for (;;) {
-      const now = performance.now();
+      const now = this.clock.mono();
       const wait = Math.max(guard - now, this.silenceMs - (now - this.lastRxAt));
       if (wait <= 0 || now >= deadline) break;
-      await new Promise((r) => setTimeout(r, wait));
+      await sleep(this.clock, wait);
     }
     this.dirty = false;
   }
 
   private onData(chunk: Buffer): void {
-    this.lastRxAt = performance.now();
+    this.lastRxAt = this.clock.mono();
     const p = this.pending;
     if (!p || p.timer === undefined) {
       // Nobody is waiting (late frame after a timeout, or line noise): drop it.
@@ -231,7 +219,7 @@ export class RtuTransport extends TransportBase implements Transport {
       } else len = -1;
       if (len > 0 && this.rxLen - off < len) break; // frame incomplete: wait for more bytes
       if (len > 0 && rx.readUInt16LE(off + len - 2) === crc16(rx, off, off + len - 2)) {
-        clearTimeout(p.timer);
+        this.clock.clearTimeout(p.timer);
         this.pending = undefined;
         if (fc & 0x80) p.reject(exceptionError(rx[off + 2]));
         else if (p.echo) {

@@ -1,13 +1,15 @@
 import type { Driver, SourceContext } from '../types.js';
 import type { Value } from '../../core/reading.js';
 import { writePoint } from './write.js';
-import { acquireBus, releaseBus, Bus, type BusClient, type IntervalGroup, type Job } from './bus.js';
+import { Bus, type BusClient, type IntervalGroup, type Job } from './bus.js';
+import { busRegistry } from './bus-registry.js';
 import type { ModbusConfig, PointConfig } from './config.js';
 import { compileDecoder, type Decoder } from './decode.js';
 import type { ModbusRequestError } from './errors.js';
 import { plan, describeRequest, type PlanPoint } from './planner.js';
 import { RtuTransport, charTimeMs } from './rtu-transport.js';
-import { TcpTransport } from './tcp-transport.js';
+import { TcpTransport, type SocketFactory } from './tcp-transport.js';
+import type { PortFactory } from '../serialport-loader.js';
 import { isBitTable, registerWidth } from './types.js';
 
 /** A configured point, ready for planning and decoding. */
@@ -57,7 +59,12 @@ export class ModbusSource implements Driver, BusClient {
   private readonly units: number[];
   private readonly timeouts = new Map<number, number>();
 
-  constructor(private readonly cfg: ModbusConfig, private readonly ctx: SourceContext) {
+  constructor(
+    private readonly cfg: ModbusConfig,
+    private readonly ctx: SourceContext,
+    /** How the bus's port or socket is made (real by default; mocks in unit tests). */
+    private readonly io: { makePort?: PortFactory; connect?: SocketFactory } = {},
+  ) {
     this.timeout = cfg.timeout;
     this.retries = cfg.retries;
     this.interFrameDelay = cfg.interFrameDelay ??
@@ -70,15 +77,17 @@ export class ModbusSource implements Driver, BusClient {
   }
 
   async open(): Promise<void> {
-    const cfg = this.cfg;
+    const { cfg, ctx } = this;
+    const clock = ctx.clock;
     try {
       if (cfg.driver === 'modbus-rtu') {
         const s = { path: cfg.port, baudRate: cfg.baudRate, parity: cfg.parity, dataBits: cfg.dataBits, stopBits: cfg.stopBits };
-        this.bus = acquireBus(`rtu:${cfg.port}`, JSON.stringify(s), this.ctx.sourceId,
-          () => new Bus(`rtu:${cfg.port}`, new RtuTransport(s), this.ctx.clock));
+        this.bus = busRegistry(ctx.host).acquire(`rtu:${cfg.port}`, JSON.stringify(s), ctx.sourceId,
+          () => new Bus(`rtu:${cfg.port}`, new RtuTransport(s, { clock, makePort: this.io.makePort }), clock));
       } else {
         const key = `tcp:${cfg.host}:${cfg.port}`;
-        this.bus = acquireBus(key, '{}', this.ctx.sourceId, () => new Bus(key, new TcpTransport(cfg.host, cfg.port), this.ctx.clock));
+        this.bus = busRegistry(ctx.host).acquire(key, '{}', ctx.sourceId,
+          () => new Bus(key, new TcpTransport(cfg.host, cfg.port, { clock, connect: this.io.connect }), clock));
       }
     } catch (e) {
       this.ctx.error('config', (e as Error).message);
@@ -92,7 +101,7 @@ export class ModbusSource implements Driver, BusClient {
   async close(): Promise<void> {
     const bus = this.bus;
     this.bus = undefined;
-    if (bus) await releaseBus(bus, this);
+    if (bus) await busRegistry(this.ctx.host).release(bus, this);
   }
 
   /** The requests one cycle makes when every point is due. */

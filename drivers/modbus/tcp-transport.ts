@@ -1,8 +1,28 @@
 import net from 'node:net';
 import { ModbusRequestError, exceptionError } from './errors.js';
-import { Pending, TransportBase, disconnectedError, expectedBytes, reconnectDelay, type Transport } from './transport.js';
+import { Pending, TransportBase, disconnectedError, expectedBytes, type Transport, type TransportOptions } from './transport.js';
 
 const MAX_ADU = 260;
+
+/** The part of a net.Socket the transport uses (a fake one in unit tests). */
+export interface SocketLike {
+  setNoDelay(noDelay: boolean): unknown;
+  setKeepAlive(enable: boolean, initialDelayMs: number): unknown;
+  write(data: Buffer): unknown;
+  destroy(err?: Error): unknown;
+  once(event: 'connect', fn: () => void): unknown;
+  once(event: 'close', fn: () => void): unknown;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+}
+/** How a socket is made and connected: net.connect, or a fake in unit tests. */
+export type SocketFactory = (o: { host: string; port: number }) => SocketLike;
+const realSocket: SocketFactory = (o) => net.connect(o);
+
+export interface TcpOptions extends TransportOptions {
+  connectTimeoutMs?: number;
+  connect?: SocketFactory;
+}
 
 /**
  * Modbus TCP client on one socket. Every request gets a fresh transaction id and only the
@@ -13,7 +33,7 @@ const MAX_ADU = 260;
 export class TcpTransport extends TransportBase implements Transport {
   readonly label: string;
   readonly data = Buffer.alloc(MAX_ADU);
-  private socket: net.Socket | undefined;
+  private socket: SocketLike | undefined;
   private rx = Buffer.alloc(4096);
   private rxLen = 0;
   private tid = 0;
@@ -21,21 +41,23 @@ export class TcpTransport extends TransportBase implements Transport {
   constructor(
     private readonly host: string,
     private readonly port: number,
-    private readonly opts: { reconnect?: boolean; connectTimeoutMs?: number } = {},
+    protected override readonly opts: TcpOptions = {},
   ) {
-    super();
+    super(opts);
     this.label = `${host}:${port}`;
   }
 
   protected connect(): void {
     if (this.closed) return;
-    const s = net.connect({ host: this.host, port: this.port });
+    const s = (this.opts.connect ?? realSocket)({ host: this.host, port: this.port });
     this.socket = s;
     s.setNoDelay(true);
     s.setKeepAlive(true, 10_000);
-    const connectTimer = setTimeout(() => s.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs ?? 3000} ms`)), this.opts.connectTimeoutMs ?? 3000);
+    const connectMs = this.opts.connectTimeoutMs ?? 3000;
+    const connectTimer = this.clock.setTimeout(() => s.destroy(new Error(`connect timeout after ${connectMs} ms`)), connectMs);
+    let lastError: Error | undefined;
     s.once('connect', () => {
-      clearTimeout(connectTimer);
+      this.clock.clearTimeout(connectTimer);
       this.isConnected = true;
       this.attempt = 0;
       this.rxLen = 0;
@@ -43,11 +65,11 @@ export class TcpTransport extends TransportBase implements Transport {
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('error', (err) => {
-      (s as net.Socket & { lastError?: Error }).lastError = err;
+      lastError = err;
     });
     s.once('close', () => {
-      clearTimeout(connectTimer);
-      const err = (s as net.Socket & { lastError?: Error }).lastError;
+      this.clock.clearTimeout(connectTimer);
+      const err = lastError;
       if (this.socket !== s) return;
       this.socket = undefined;
       const was = this.isConnected;
@@ -56,11 +78,7 @@ export class TcpTransport extends TransportBase implements Transport {
       if (this.closed) return;
       const detail = was ? `connection to ${this.label} lost${err ? `: ${err.message}` : ''}` : `cannot connect to ${this.label}: ${err?.message ?? 'closed'}`;
       this.onState?.(false, detail);
-      if (this.opts.reconnect === false) {
-        this.closed = true;
-        return;
-      }
-      this.retryTimer = setTimeout(() => this.connect(), reconnectDelay(this.attempt++));
+      this.scheduleRetry();
     });
   }
 
@@ -72,7 +90,7 @@ export class TcpTransport extends TransportBase implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.retryTimer);
     const s = this.socket;
     this.socket = undefined;
     this.isConnected = false;
@@ -100,11 +118,7 @@ export class TcpTransport extends TransportBase implements Transport {
     req[7] = fc;
     req.writeUInt16BE(address, 8);
     req.writeUInt16BE(quantity, 10);
-    p.timer = setTimeout(() => {
-      if (this.pending !== p) return;
-      this.pending = undefined;
-      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+    this.armTimeout(p, timeoutMs);
     s.write(req);
     return p.promise;
   }
@@ -171,6 +185,14 @@ export class TcpTransport extends TransportBase implements Transport {
       this.staleFrames++; // late answer to a request that already timed out
       return;
     }
+    if (rx[off + 6] !== p.unit) {
+      // Our transaction id but another unit's answer (a gateway routing to the wrong device, a
+      // device ignoring the unit id): its data would be stored under the wrong unit's points.
+      this.staleFrames++;
+      this.finish(p);
+      p.reject(new ModbusRequestError('frame', `answer carries unit id ${rx[off + 6]}, expected ${p.unit} (gateway routing to the wrong device?)`));
+      return;
+    }
     const fc = rx[off + 7];
     if (fc === (p.fc | 0x80) && len >= 9) {
       this.finish(p);
@@ -195,7 +217,7 @@ export class TcpTransport extends TransportBase implements Transport {
   }
 
   private finish(p: Pending): void {
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     this.pending = undefined;
   }
 }

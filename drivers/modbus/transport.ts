@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { ModbusRequestError } from './errors.js';
 
 /**
@@ -34,9 +35,19 @@ export interface Transport {
 export const RECONNECT_MIN_MS = 200;
 export const RECONNECT_MAX_MS = 2000;
 
-export function reconnectDelay(attempt: number): number {
+export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt);
-  return base / 2 + Math.random() * (base / 2);
+  return base / 2 + random() * (base / 2);
+}
+
+/** What both transports take besides their address: injected so bus logic is unit-testable. */
+export interface TransportOptions {
+  /** Reconnect after a drop (the daemon); false for a one-off CLI read. Default true. */
+  reconnect?: boolean;
+  /** Every timer (request timeout, reconnect, line guard) runs on this clock. */
+  clock?: Clock;
+  /** Jitter of the reconnect delay (tests pin it). */
+  random?: () => number;
 }
 
 /** Expected data byte count of a read response. */
@@ -48,7 +59,7 @@ export function expectedBytes(fc: number, quantity: number): number {
 export class Pending {
   resolve!: (n: number) => void;
   reject!: (e: ModbusRequestError) => void;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
   promise!: Promise<number>;
   /** Writes (FC 5/6/15/16): the answer echoes these 4 bytes (address + value or quantity) instead of carrying data. */
   echo: Buffer | undefined;
@@ -77,8 +88,13 @@ export abstract class TransportBase {
   protected isConnected = false;
   protected closed = true;
   protected attempt = 0;
-  protected retryTimer: NodeJS.Timeout | undefined;
+  protected retryTimer: TimerHandle | undefined;
   protected pending: Pending | undefined;
+  protected readonly clock: Clock;
+
+  constructor(protected readonly opts: TransportOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   get connected(): boolean {
     return this.isConnected;
@@ -106,11 +122,31 @@ export abstract class TransportBase {
 
   protected abstract connect(): void;
 
+  /** Schedules the next connect attempt (unless closed or one-off). */
+  protected scheduleRetry(): void {
+    if (this.closed) return;
+    if (this.opts.reconnect === false) {
+      this.closed = true;
+      return;
+    }
+    this.retryTimer = this.clock.setTimeout(() => this.connect(), reconnectDelay(this.attempt++, this.opts.random));
+  }
+
+  /** Arms the timeout of the request in flight: on expiry it is rejected, then `onExpiry` runs. */
+  protected armTimeout(p: Pending, timeoutMs: number, onExpiry?: () => void): void {
+    p.timer = this.clock.setTimeout(() => {
+      if (this.pending !== p) return;
+      this.pending = undefined;
+      onExpiry?.();
+      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  }
+
   protected failPending(err: ModbusRequestError): void {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     p.reject(err);
   }
 }

@@ -1,14 +1,14 @@
 import { isUtf8 } from 'node:buffer';
-import type { SerialPort } from 'serialport';
-import { loadSerialPort, serialPortClass } from '../serialport-loader.js';
+import { loadSerialPort, serialPortClass, realPort, type PortFactory, type PortLike } from '../serialport-loader.js';
 import type { Driver, SourceContext } from '../types.js';
 import type { Value } from '../../core/reading.js';
+import type { TimerHandle } from '../../core/clock.js';
 import { Backoff } from '../../core/backoff.js';
 import { Periodic } from '../../core/periodic.js';
 import { LineFramer } from './framer.js';
 import type { LineParser } from './parsers/index.js';
 import type { SerialConfig } from './schema.js';
-import { fanOut, registerSource, unregisterSource, type LineTap, type Tappable } from './taps.js';
+import { fanOut, serialTaps, type LineTap, type Tappable } from './taps.js';
 
 export type { LineTap } from './taps.js';
 
@@ -18,20 +18,7 @@ function isAscii(buf: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-type PortOptions = ConstructorParameters<typeof SerialPort>[0];
-/** The part of a serialport stream the source uses. */
-export interface PortLike {
-  readonly isOpen: boolean;
-  open(cb: (err: Error | null) => void): void;
-  close(cb?: (err: Error | null) => void): void;
-  write(data: Buffer, cb: (err: Error | null | undefined) => void): boolean;
-  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
-  on(event: 'error', fn: (e: Error) => void): unknown;
-  on(event: 'close', fn: (e?: Error) => void): unknown;
-}
-/** How a port object is made: the real one, or serialport's SerialPortMock in unit tests. */
-export type PortFactory = (o: PortOptions) => PortLike;
-const realPort: PortFactory = (o) => new (serialPortClass()!)(o);
+export type { PortLike, PortFactory } from '../serialport-loader.js';
 
 /**
  * A line-oriented serial sensor: frames bytes into lines, parses each into points, and keeps
@@ -47,9 +34,9 @@ export class SerialSource implements Driver, Tappable {
   private closed = true;
   /** Bumped by close(): callbacks of a port from before a close/open cycle are ignored. */
   private generation = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: TimerHandle | undefined;
   private query: Periodic | undefined;
-  private queryTimer: NodeJS.Timeout | undefined;
+  private queryTimer: TimerHandle | undefined;
   private readonly querySend: Buffer | undefined;
   /** The first line after an open may be the tail of one sent before we listened. */
   private firstLine = true;
@@ -104,7 +91,7 @@ export class SerialSource implements Driver, Tappable {
   async open(): Promise<void> {
     if (!this.closed) return;
     this.closed = false;
-    registerSource(this);
+    serialTaps(this.ctx.host).add(this);
     this.ctx.setState('starting', this.cfg.port);
     this.connect();
     if (this.cfg.query) this.query = new Periodic(this.cfg.query.every, this.ask, this.ctx.clock).start(0);
@@ -112,14 +99,14 @@ export class SerialSource implements Driver, Tappable {
 
   async close(): Promise<void> {
     if (!this.closed) {
-      unregisterSource(this);
+      serialTaps(this.ctx.host).remove(this);
       this.tap?.end?.();
     }
     this.closed = true;
     this.generation++;
     this.query?.stop();
     this.query = undefined;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.ctx.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.endQuery();
     const port = this.port;
@@ -185,7 +172,7 @@ export class SerialSource implements Driver, Tappable {
     const delay = this.backoff.next();
     this.ctx.error(kind, message);
     this.ctx.setState('backing-off', `${message}; retrying`);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer = this.ctx.clock.setTimeout(() => this.connect(), delay);
   }
 
   /** Query mode: ask, then expect a line within the timeout. */
@@ -197,14 +184,14 @@ export class SerialSource implements Driver, Tappable {
       if (err && this.port === port) this.ctx.error('io', `write to ${this.cfg.port} failed: ${err.message}`);
     });
     const { timeout, send } = this.cfg.query;
-    this.queryTimer = setTimeout(() => {
+    this.queryTimer = this.ctx.clock.setTimeout(() => {
       this.queryTimer = undefined;
       this.ctx.error('timeout', `no reply to ${JSON.stringify(send)} within ${timeout} ms`);
     }, timeout);
   };
 
   private endQuery(): void {
-    if (this.queryTimer) clearTimeout(this.queryTimer);
+    this.ctx.clock.clearTimeout(this.queryTimer);
     this.queryTimer = undefined;
   }
 

@@ -1,5 +1,6 @@
 import type { Value } from '../../core/reading.js';
 import { devicePath } from '../../core/device-path.js';
+import type { DriverHost } from '../types.js';
 
 /**
  * Lets a monitor (`edge-agent serial monitor`, directly or through the daemon's control socket)
@@ -24,30 +25,40 @@ export interface Tappable {
   addTap(t: LineTap): () => void;
 }
 
-/** Serial sources running in this process, for the control socket's `serial.monitor`. */
-const running = new Set<Tappable>();
-
-export function registerSource(s: Tappable): void {
-  running.add(s);
-}
-
-export function unregisterSource(s: Tappable): void {
-  running.delete(s);
-}
-
 /**
- * The running source with this id, or holding this port (matched by the device it resolves to,
- * so a /dev/serial/by-id link finds the source configured as /dev/ttyUSB0).
+ * The serial sources running in one agent, for the control socket's `serial.monitor`. Per agent
+ * (through the SourceContext's host), not a module global.
  */
-export function findSerialSource(q: { source?: string; port?: string }): Tappable | undefined {
-  if (q.source !== undefined) {
-    for (const s of running) if (s.sourceId === q.source) return s;
+export class TapRegistry {
+  private readonly running = new Set<Tappable>();
+
+  add(s: Tappable): void {
+    this.running.add(s);
+  }
+
+  remove(s: Tappable): void {
+    this.running.delete(s);
+  }
+
+  /**
+   * The running source with this id, or holding this port (matched by the device it resolves to,
+   * so a /dev/serial/by-id link finds the source configured as /dev/ttyUSB0).
+   */
+  find(q: { source?: string; port?: string }): Tappable | undefined {
+    if (q.source !== undefined) {
+      for (const s of this.running) if (s.sourceId === q.source) return s;
+      return undefined;
+    }
+    if (q.port === undefined) return undefined;
+    const want = devicePath(q.port);
+    for (const s of this.running) if (devicePath(s.portPath) === want) return s;
     return undefined;
   }
-  if (q.port === undefined) return undefined;
-  const want = devicePath(q.port);
-  for (const s of running) if (devicePath(s.portPath) === want) return s;
-  return undefined;
+}
+
+/** The agent's serial tap registry. */
+export function serialTaps(host: DriverHost): TapRegistry {
+  return host.shared('serial.taps', () => new TapRegistry());
 }
 
 /** Several monitors on one source: one tap that forwards to each. */

@@ -1,10 +1,10 @@
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SourceContext, SourceState } from '../../drivers/types.js';
+import type { DriverHost, SourceState } from '../../drivers/types.js';
 import type { Quality, Value } from '../../core/reading.js';
-import { silentLogger } from '../../core/log.js';
-import { systemClock, type Clock } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
+import { standaloneContext } from '../../drivers/context.js';
 
 export interface Captured {
   point: string;
@@ -14,26 +14,19 @@ export interface Captured {
 }
 
 /** A SourceContext that records what a driver does, for driver tests without the runtime. */
-export function captureContext(opts: { sourceId?: string; clock?: Clock; dataDir?: string } = {}) {
+export function captureContext(opts: { sourceId?: string; clock?: Clock; dataDir?: string; host?: DriverHost } = {}) {
   const readings: Captured[] = [];
   const errors: { kind: string; message: string; point?: string }[] = [];
   const states: { state: SourceState; detail?: string }[] = [];
-  const clock = opts.clock ?? systemClock;
-  const ctx: SourceContext = {
+  const ctx = standaloneContext({
     sourceId: opts.sourceId ?? 'test',
-    log: silentLogger,
-    clock,
+    clock: opts.clock,
+    host: opts.host,
     dataDir: opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'edge-agent-test-')),
-    emit(point, value, quality, ts) {
-      readings.push({ point, value, quality, ts: ts ?? clock.now() });
-    },
-    error(kind, message, point) {
-      errors.push({ kind, message, point });
-    },
-    setState(state, detail) {
-      states.push({ state, detail });
-    },
-  };
+    emit: (point, value, quality, ts) => readings.push({ point, value, quality, ts }),
+    error: (kind, message, point) => errors.push({ kind, message, point }),
+    setState: (state, detail) => states.push({ state, detail }),
+  });
   return { ctx, readings, errors, states };
 }
 

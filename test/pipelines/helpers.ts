@@ -2,23 +2,9 @@ import type { Clock } from '../../core/clock.js';
 import type { Reading, Value } from '../../core/reading.js';
 import type { StageContext } from '../../pipelines/types.js';
 
-/** A clock the test drives: `advance` moves both clocks, `jump` only the wall clock. */
-export class FakeClock implements Clock {
-  constructor(public wall = Date.UTC(2026, 0, 1), public monoMs = 5_000) {}
-  now(): number {
-    return this.wall;
-  }
-  mono(): number {
-    return this.monoMs;
-  }
-  advance(ms: number): void {
-    this.wall += ms;
-    this.monoMs += ms;
-  }
-  jump(ms: number): void {
-    this.wall += ms;
-  }
-}
+/** The test clock (advance moves both clocks and fires due timers, jump only the wall clock). */
+export { ManualClock as FakeClock } from '../helpers/manual-clock.js';
+import { ManualClock as FakeClock } from '../helpers/manual-clock.js';
 
 export function stageHarness(clock: Clock = new FakeClock()) {
   const out: Reading[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Watchdog, watchdogIntervalMs, type ProgressProbe } from '../../agent/systemd/watchdog.js';
 import { systemdNotifier, type Notifier } from '../../agent/systemd/notify.js';
 import { silentLogger } from '../../core/log.js';
-import type { Clock } from '../../core/clock.js';
+import { systemClock, type Clock } from '../../core/clock.js';
 
 test('watchdogIntervalMs: half of WATCHDOG_USEC, off when unset, invalid or meant for another PID', () => {
   assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: '30000000' }), 15_000);
@@ -16,7 +16,7 @@ test('watchdogIntervalMs: half of WATCHDOG_USEC, off when unset, invalid or mean
 
 test('Watchdog.stalls names each part silent longer than it may be, counting from start before its first sign', () => {
   let now = 1000;
-  const clock: Clock = { now: () => now, mono: () => now };
+  const clock: Clock = { ...systemClock, now: () => now, mono: () => now };
   const marks = { a: 0, b: 0 };
   const probes = (): ProgressProbe[] => [
     { name: 'a', last: () => marks.a, maxSilenceMs: 500 },

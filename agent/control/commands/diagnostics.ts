@@ -1,6 +1,7 @@
 import type { Logger } from '../../../core/log.js';
 import { ControlError, type ControlServer } from '../server.js';
-import { heldBus } from '../diagnostics.js';
+import { heldBus } from '../../../drivers/modbus/control.js';
+import type { DriverHost } from '../../../drivers/types.js';
 import { ModbusRequestError } from '../../../drivers/modbus/errors.js';
 import { decodeRead, planRead, type ReadSpec } from '../../../drivers/modbus/oneshot.js';
 import { planWrite, type WriteSpec } from '../../../drivers/modbus/oneshot-write.js';
@@ -15,15 +16,15 @@ import type { CommandExecutor } from './executor.js';
  * `cli`: writable pins only, counted, logged). A Modbus write is a raw diagnostic write (any
  * holding register or coil, as mbpoll would do): it is logged as a warning with what it wrote.
  */
-export function registerWriteDiagnostics(s: ControlServer, executor: CommandExecutor, sources: () => readonly SourceRunner[], log: Logger): void {
-  s.register('modbus.write', 'write {values} at {unit, table, address, type, byteOrder, wordOrder} on the bus of {port} or {host, tcpPort}, then read back', (p) => modbusWrite(p, log));
+export function registerWriteDiagnostics(s: ControlServer, executor: CommandExecutor, sources: () => readonly SourceRunner[], host: DriverHost, log: Logger): void {
+  s.register('modbus.write', 'write {values} at {unit, table, address, type, byteOrder, wordOrder} on the bus of {port} or {host, tcpPort}, then read back', (p) => modbusWrite(host, p, log));
   s.register('gpio.write', 'drive the output pin on BCM {line} to {value} 0|1 (a command of origin cli), read back', (p) => gpioWrite(p, executor, sources));
 }
 
 const bad = (msg: string) => new ControlError(msg, 'bad-params');
 
-async function modbusWrite(p: Record<string, unknown>, log: Logger) {
-  const { bus, owner, settings } = heldBus(p);
+async function modbusWrite(host: DriverHost, p: Record<string, unknown>, log: Logger) {
+  const { bus, owner, settings } = heldBus(host, p);
   const spec = {
     unit: p.unit, table: p.table, address: p.address, type: p.type, values: p.values,
     byteOrder: p.byteOrder ?? 'big', wordOrder: p.wordOrder ?? 'big', multiple: p.multiple === true,

@@ -11,7 +11,8 @@ import { registerDiagnostics } from '../../../agent/control/diagnostics.js';
 import { silentLogger } from '../../../core/log.js';
 import { modbusTcpSchema } from '../../../drivers/modbus/config.js';
 import { ModbusSource } from '../../../drivers/modbus/source.js';
-import { findBus } from '../../../drivers/modbus/bus.js';
+import { busRegistry } from '../../../drivers/modbus/bus-registry.js';
+import { SharedHost } from '../../../drivers/host.js';
 import { SerialSource } from '../../../drivers/serial/source.js';
 import { createParser } from '../../../drivers/serial/parsers/index.js';
 import { captureContext, waitFor } from '../../helpers/source-context.js';
@@ -52,12 +53,13 @@ async function slowSlave(delayMs: number) {
   return { port: (server.address() as net.AddressInfo).port, stats, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-async function controlServer() {
+/** A control server with the driver diagnostics of one agent (its host: buses, serial taps). */
+async function controlServer(host = new SharedHost()) {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-diag-')), 'agent.sock');
   const srv = new ControlServer(silentLogger);
-  registerDiagnostics(srv);
+  registerDiagnostics(srv, host);
   await srv.listen(file);
-  return { file, srv };
+  return { file, srv, host };
 }
 
 const code = (c: string) => (e: unknown) => e instanceof ControlRequestError && e.code === c;
@@ -65,13 +67,13 @@ const code = (c: string) => (e: unknown) => e instanceof ControlRequestError && 
 test('modbus.read waits its turn on the daemon bus: never two requests in flight, polls go on', async (t) => {
   const slave = await slowSlave(10);
   t.after(() => slave.close());
-  const { file, srv } = await controlServer();
+  const { file, srv, host } = await controlServer();
   t.after(() => srv.close());
   const cfg = modbusTcpSchema.parse({
     id: 'meter', driver: 'modbus-tcp', host: '127.0.0.1', port: slave.port, pollInterval: '30ms', timeout: '5s', retries: 1,
     points: [{ name: 'a', table: 'holding', address: 0 }, { name: 'b', table: 'input', address: 3 }],
   });
-  const cap = captureContext({ sourceId: 'meter' });
+  const cap = captureContext({ sourceId: 'meter', host });
   const src = new ModbusSource(cfg, cap.ctx);
   await src.open();
   let closed = false;
@@ -92,6 +94,10 @@ test('modbus.read waits its turn on the daemon bus: never two requests in flight
   await assert.rejects(controlRequest(file, 'modbus.read', { host: '127.0.0.1', tcpPort: slave.port, unit: 1, table: 'holding', address: 0, count: 200, type: 'uint16' }), code('bad-params'));
   await assert.rejects(controlRequest(file, 'modbus.read', { host: '127.0.0.1', tcpPort: 1, unit: 1, table: 'holding', address: 0, type: 'uint16' }), code('not-held'));
   await assert.rejects(controlRequest(file, 'modbus.read', { port: '/dev/ttyUSB9', unit: 1, table: 'holding', address: 0, type: 'uint16' }), code('not-held'));
+  // The buses are the agent's, not the process's: another agent's control socket does not see this one.
+  const other = await controlServer();
+  t.after(() => other.srv.close());
+  await assert.rejects(controlRequest(other.file, 'modbus.read', { host: '127.0.0.1', tcpPort: slave.port, unit: 1, table: 'holding', address: 0, type: 'uint16' }), code('not-held'));
 
   // The CLI (built bundle) names a TCP bus as host:port and takes this process for the daemon.
   const r = await cli(['modbus', 'read', '--host', `127.0.0.1:${slave.port}`, '--address', '7', '--count', '2', '--json', '--socket', file]);
@@ -107,7 +113,7 @@ test('modbus.read waits its turn on the daemon bus: never two requests in flight
 
   // The source stops while reads wait their turn: they fail, nothing hangs.
   const pending = [ask(1001), ask(1002), ask(1003)].map((p) => p.then(() => 'ok', (e: ControlRequestError) => e.code));
-  const bus = findBus({ host: '127.0.0.1', port: slave.port })!.bus;
+  const bus = busRegistry(host).find({ host: '127.0.0.1', port: slave.port })!.bus;
   await waitFor(() => slave.stats.addresses.some((a) => a > 1000) && bus.turnsWaiting === 2, 5000, 'one read on the wire, two waiting');
   closed = true;
   await src.close();
@@ -119,10 +125,10 @@ test('serial.monitor taps the running source: each line with its points or error
   const Mock = SerialPortMock.binding;
   Mock.reset();
   Mock.createPort('/dev/mockdiag', { echo: false, record: true });
-  const { file, srv } = await controlServer();
+  const { file, srv, host } = await controlServer();
   t.after(() => srv.close());
   const cfg = serialConfig({ port: '/dev/mockdiag', parse: 'kv' });
-  const cap = captureContext({ sourceId: 'weather' });
+  const cap = captureContext({ sourceId: 'weather', host });
   let port: SerialPortMock | undefined;
   const src = new SerialSource(cfg, cap.ctx, createParser(cfg.parse), undefined, (o) => (port = new SerialPortMock(o)));
   await src.open();

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { modbusRtuSchema, modbusTcpSchema } from '../../../drivers/modbus/config.js';
 import { ModbusSource } from '../../../drivers/modbus/source.js';
 import { captureContext, waitFor } from '../../helpers/source-context.js';
+import { SharedHost } from '../../../drivers/host.js';
 
 /** A hand-rolled Modbus TCP slave that answers after `delayMs` and records how many requests overlap. */
 async function slowSlave(delayMs: number) {
@@ -29,6 +30,7 @@ async function slowSlave(delayMs: number) {
         }, delayMs);
       }
     });
+    sock.on('error', () => {}); // the client hung up while an answer was pending
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as net.AddressInfo).port, stats, close: () => new Promise<void>((r) => server.close(() => r())) };
@@ -36,12 +38,13 @@ async function slowSlave(delayMs: number) {
 
 test('two sources on one host:port share one bus: never two requests in flight, both served', async () => {
   const slave = await slowSlave(15);
+  const host = new SharedHost(); // one agent: its sources share buses
   const mk = (id: string, unitId: number) => {
     const cfg = modbusTcpSchema.parse({
       id, driver: 'modbus-tcp', host: '127.0.0.1', port: slave.port, unitId, pollInterval: '50ms', maxGap: 0,
       points: [{ name: 'a', table: 'holding', address: 0 }, { name: 'b', table: 'holding', address: 10 }, { name: 'c', table: 'input', address: 0 }],
     });
-    const cap = captureContext({ sourceId: id });
+    const cap = captureContext({ sourceId: id, host });
     return { src: new ModbusSource(cfg, cap.ctx), ...cap };
   };
   const s1 = mk('one', 1);
@@ -63,9 +66,10 @@ test('two sources on one host:port share one bus: never two requests in flight, 
 });
 
 test('sources naming one serial port with different line settings: the second reports a config error', async () => {
+  const host = new SharedHost(); // one agent: its sources share buses
   const mk = (id: string, baudRate: number) => {
     const cfg = modbusRtuSchema.parse({ id, driver: 'modbus-rtu', port: '/dev/edge-agent-test-no-such-port', baudRate, points: [{ name: 'a', table: 'holding', address: 0 }] });
-    const cap = captureContext({ sourceId: id });
+    const cap = captureContext({ sourceId: id, host });
     return { src: new ModbusSource(cfg, cap.ctx), ...cap };
   };
   const a = mk('a', 9600);

@@ -6,13 +6,15 @@ import path from 'node:path';
 import { modbusRtuSchema } from '../../../drivers/modbus/config.js';
 import { ModbusSource } from '../../../drivers/modbus/source.js';
 import { captureContext, waitFor } from '../../helpers/source-context.js';
+import { SharedHost } from '../../../drivers/host.js';
+import type { DriverHost } from '../../../drivers/types.js';
 import { MAP, expected, havePymodbus, haveSocat, mapPoints, startPtyPair, startSlave } from './slave.js';
 
 const skip = havePymodbus() && haveSocat() ? false : 'pymodbus or socat not available (see above)';
 
-function rtuSource(id: string, port: string, extra: Record<string, unknown>, points: unknown[]) {
+function rtuSource(id: string, port: string, extra: Record<string, unknown>, points: unknown[], host?: DriverHost) {
   const cfg = modbusRtuSchema.parse({ id, driver: 'modbus-rtu', port, baudRate: 19200, pollInterval: '200ms', timeout: '300ms', ...extra, points });
-  const cap = captureContext({ sourceId: id });
+  const cap = captureContext({ sourceId: id, host });
   return { src: new ModbusSource(cfg, cap.ctx), ...cap };
 }
 
@@ -71,9 +73,10 @@ test('pty pair removed and recreated: the driver reopens the port and recovers w
 test('two units on one bus, one dead: the live unit keeps >= 90% of its poll rate', { skip }, async () => {
   const pty = await startPtyPair();
   const slave = await startSlave({ rtu: pty.b, units: [1] }); // unit 2 never answers
-  // Two sources naming one port share one bus (one queue, one request in flight).
-  const live = rtuSource('live', pty.a, { unitId: 1, retries: 1 }, [{ name: 'x', table: 'holding', address: 1 }, { name: 'f', table: 'holding', address: 18, type: 'float32' }]);
-  const dead = rtuSource('dead', pty.a, { unitId: 2, retries: 1 }, [{ name: 'y', table: 'holding', address: 1 }, { name: 'z', table: 'input', address: 0 }]);
+  // Two sources of one agent naming one port share one bus (one queue, one request in flight).
+  const host = new SharedHost();
+  const live = rtuSource('live', pty.a, { unitId: 1, retries: 1 }, [{ name: 'x', table: 'holding', address: 1 }, { name: 'f', table: 'holding', address: 18, type: 'float32' }], host);
+  const dead = rtuSource('dead', pty.a, { unitId: 2, retries: 1 }, [{ name: 'y', table: 'holding', address: 1 }, { name: 'z', table: 'input', address: 0 }], host);
   await live.src.open();
   await dead.src.open();
   try {

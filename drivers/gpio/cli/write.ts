@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CliError } from './common.js';
-import { DEFAULT_SOCKET, throughDaemon, type TargetOptions } from './control-target.js';
-import { chooseBackend } from '../../drivers/gpio/choose.js';
-import { GpioResolveError, type SysfsTree } from '../../drivers/gpio/sysfs-tree.js';
+import { CliError } from '../../../core/tool-errors.js';
+import type { CliTools, DaemonTarget } from '../../tooling.js';
+import { chooseBackend } from '../choose.js';
+import { GpioResolveError, type SysfsTree } from '../sysfs-tree.js';
 
-interface WriteOpts extends TargetOptions {
+interface WriteOpts extends DaemonTarget {
   chip?: string;
   sysfsRoot?: string;
   backend: 'auto' | 'onoff' | 'sysfs';
@@ -20,13 +20,13 @@ interface WriteOpts extends TargetOptions {
  * daemon's level and readings stay right); a line the daemon reads as an input is refused. Otherwise
  * the line is set directly and left exported as an output at that level.
  */
-async function writeCmd(lineArg: string, valueArg: string, o: WriteOpts): Promise<void> {
+async function writeCmd(tools: CliTools, lineArg: string, valueArg: string, o: WriteOpts): Promise<void> {
   if (!/^\d+$/.test(lineArg) || Number(lineArg) > 1023) throw new CliError(`LINE must be a BCM line number (0-1023), got ${JSON.stringify(lineArg)}`, 2);
   if (valueArg !== '0' && valueArg !== '1') throw new CliError(`VALUE must be 0 or 1, got ${JSON.stringify(valueArg)}`, 2);
   if (!['auto', 'onoff', 'sysfs'].includes(o.backend)) throw new CliError('--backend must be auto, onoff or sysfs', 2);
   const line = Number(lineArg);
   const value = Number(valueArg) as 0 | 1;
-  const routed = await throughDaemon(o, `line ${line}`, 'gpio.write', { line, value });
+  const routed = await tools.throughDaemon(o, `line ${line}`, 'gpio.write', { line, value });
   if (routed) {
     const r = routed.result as { source: string; pin: string; value: number };
     if (o.json) process.stdout.write(JSON.stringify({ line, value: r.value, via: 'daemon', source: r.source, pin: r.pin }) + '\n');
@@ -69,22 +69,22 @@ async function writeCmd(lineArg: string, valueArg: string, o: WriteOpts): Promis
 }
 
 /** Adds `write` to the `gpio` command group. */
-export function registerGpioWrite(gpio: Command): void {
+export function registerWrite(gpio: Command, tools: CliTools): void {
   gpio.command('write')
     .argument('<LINE>', 'BCM line number')
     .argument('<VALUE>', '0 or 1 (the physical level; through the daemon the pin\'s logical level, after activeLow)')
     .description('drive a line as an output and print the level read back')
     .option('--chip <label>', 'gpiochip label (default: the Raspberry Pi header chip)')
-    .option('--sysfs-root <dir>', 'sysfs GPIO root (default $EDGE_AGENT_GPIO_SYSFS or /sys/class/gpio)')
+    .option('--sysfs-root <dir>', 'sysfs GPIO root (default: $EDGE_AGENT_GPIO_SYSFS or /sys/class/gpio)')
     .option('--backend <name>', 'auto | onoff | sysfs', 'auto')
     .option('--json', 'machine-readable output')
     .option('--direct', 'do not ask the daemon')
-    .option('-s, --socket <path>', `daemon control socket (default: control.socket of --config, else ${DEFAULT_SOCKET})`)
+    .option('-s, --socket <path>', `daemon control socket (default: control.socket of --config, else ${tools.defaultSocket})`)
     .option('-c, --config <file>', 'config file of the daemon (to find its control socket)')
     .addHelpText('after', `
 When the running daemon drives the line (a gpio pin with direction: out), the write goes through it
 as a command (counted in status, logged). A line it reads as an input is refused. Otherwise the line
 is exported, set as an output at VALUE and left so (the level holds after the command exits).
 Exit: 0 written and read back, 1 failure or a different level read back, 2 usage error.`)
-    .action(writeCmd);
+    .action((line: string, value: string, o: WriteOpts) => writeCmd(tools, line, value, o));
 }

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { CliError } from './common.js';
-import { throughDaemon, type TargetOptions } from './control-target.js';
-import { VIA_DAEMON, busOptions, busParams, busTarget, int, oneOf, openBus, usage, type BusOpts } from './modbus.js';
-import { ModbusRequestError } from '../../drivers/modbus/errors.js';
-import { decodeRead, planRead, type ReadResult } from '../../drivers/modbus/oneshot.js';
-import { planWrite, type WriteSpec } from '../../drivers/modbus/oneshot-write.js';
-import { DATA_TYPES, parseOrderLabel, type DataType, type Order } from '../../drivers/modbus/types.js';
+import { CliError } from '../../../core/tool-errors.js';
+import type { CliTools } from '../../tooling.js';
+import { VIA_DAEMON, busOptions, busParams, busTarget, int, oneOf, openBus, usage, type BusOpts } from './bus-options.js';
+import { ModbusRequestError } from '../errors.js';
+import { decodeRead, planRead, type ReadResult } from '../oneshot.js';
+import { planWrite, type WriteSpec } from '../oneshot-write.js';
+import { DATA_TYPES, parseOrderLabel, type DataType, type Order } from '../types.js';
 
-interface WriteOpts extends BusOpts, TargetOptions {
+interface WriteOpts extends BusOpts {
   unit: string;
   table: string;
   address: string;
@@ -34,7 +34,7 @@ function parseValue(v: string, coil: boolean, i: number): number | boolean {
  * `edge-agent modbus write`: values encoded as a point of that type and order (the reverse of
  * `modbus read`), written with FC 5/6/15/16 and read back. Through the daemon when it holds the bus.
  */
-async function writeCmd(values: string[], o: WriteOpts): Promise<void> {
+async function writeCmd(tools: CliTools, values: string[], o: WriteOpts): Promise<void> {
   const table = oneOf(o.table, '--table', ['holding', 'coil'] as const);
   const coil = table === 'coil';
   const spec: WriteSpec = {
@@ -62,7 +62,7 @@ async function writeCmd(values: string[], o: WriteOpts): Promise<void> {
   }
   const target = busTarget(o);
   let readBack: ReadResult;
-  const routed = await throughDaemon(o, target.label, 'modbus.write', { ...busParams(target), ...spec }, { timeoutMs: 120_000 });
+  const routed = await tools.throughDaemon(o, target.label, 'modbus.write', { ...busParams(target), ...spec }, { timeoutMs: 120_000 });
   if (routed) readBack = (routed.result as { readBack: ReadResult }).readBack;
   else {
     const bus = await openBus(target);
@@ -97,14 +97,14 @@ async function writeCmd(values: string[], o: WriteOpts): Promise<void> {
 }
 
 /** Adds `write` to the `modbus` command group. */
-export function registerModbusWrite(modbus: Command): void {
-  busOptions(modbus.command('write'))
+export function registerWrite(modbus: Command, tools: CliTools): void {
+  busOptions(modbus.command('write'), tools)
     .description('write holding registers or coils (FC 5/6/15/16), encoded like a point of --type and --order, then read back')
     .argument('<VALUES...>', 'values to write from --address on (coils: 0/1); negative numbers after --')
     .option('--unit <id>', 'unit id (slave address)', '1')
     .option('--table <t>', 'holding or coil', 'holding')
     .requiredOption('--address <n>', 'first address (0-based, as on the wire)')
-    .option('--type <t>', 'int16, uint16, int32, uint32, int64, uint64, float32, float64, bool (default uint16; coils bool)')
+    .option('--type <t>', 'int16, uint16, int32, uint32, int64, uint64, float32, float64, bool (default: uint16; coils bool)')
     .option('--byte-order <o>', 'big or little: byte order within a register', 'big')
     .option('--word-order <o>', 'big or little: register order of 32/64-bit values (little = low word first)', 'big')
     .option('--order <ABCD>', 'shorthand for both orders: ABCD, CDAB, BADC or DCBA')
@@ -118,5 +118,5 @@ This is a raw diagnostic write, like mbpoll's: no point rules apply (commands fr
 points the config makes writable, within their range). Through the daemon it is logged as a warning.
 ${VIA_DAEMON}
 Exit: 0 written and read back, 1 no answer / Modbus exception / cannot open, 2 usage error.`)
-    .action(writeCmd);
+    .action((values: string[], o: WriteOpts) => writeCmd(tools, values, o));
 }

@@ -1,64 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import type { SerialPort } from 'serialport';
-import { loadSerialPort } from '../../drivers/serialport-loader.js';
-import { CliError } from './common.js';
-import { loadConfigFile, ConfigInvalidError } from '../config/load.js';
-import { formatError } from '../config/errors.js';
-import { silentLogger } from '../../core/log.js';
-import { systemClock } from '../../core/clock.js';
-import type { Value } from '../../core/reading.js';
-import type { SourceContext } from '../../drivers/types.js';
-import { serialSchema, type SerialConfig } from '../../drivers/serial/schema.js';
-import { createParser, type LineParser } from '../../drivers/serial/parsers/index.js';
-import { SerialSource } from '../../drivers/serial/source.js';
-import { DEFAULT_SOCKET, throughDaemon } from './control-target.js';
-
-type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
-
-/**
- * serialport lists Linux ports through udevadm; minimal images and containers lack it, so fall
- * back to the device nodes themselves (no USB ids then, but /dev/serial/by-id names them).
- */
-async function listPorts(): Promise<PortInfo[]> {
-  try {
-    return await (await loadSerialPort()).list();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    process.stderr.write('# udevadm not found: listing /dev without USB details\n');
-  }
-  const byId = new Map<string, string>();
-  try {
-    for (const n of fs.readdirSync('/dev/serial/by-id')) byId.set(fs.realpathSync(path.join('/dev/serial/by-id', n)), n);
-  } catch {
-    // no USB serial adapters plugged in
-  }
-  return fs.readdirSync('/dev')
-    .filter((n) => /^(ttyUSB|ttyACM|ttyAMA|ttyS|ttyXRUSB|rfcomm)\d+$|^serial\d$/.test(n))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .map((n) => {
-      const p = `/dev/${n}`;
-      return { path: p, pnpId: byId.get(p), manufacturer: undefined, serialNumber: undefined, locationId: undefined, productId: undefined, vendorId: undefined };
-    });
-}
-
-async function list(opts: { json?: boolean }): Promise<void> {
-  const ports = await listPorts();
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(ports) + '\n');
-    return;
-  }
-  if (ports.length === 0) {
-    process.stdout.write('no serial ports found\n');
-    return;
-  }
-  for (const p of ports) {
-    const id = p.vendorId ? `${p.vendorId}:${p.productId ?? '?'}` : '';
-    const extra = [p.manufacturer, id, p.serialNumber ? `serial ${p.serialNumber}` : '', p.pnpId ?? ''].filter(Boolean).join('  ');
-    process.stdout.write(`${p.path}${extra ? `  ${extra}` : ''}\n`);
-  }
-}
+import { CliError } from '../../../core/tool-errors.js';
+import { standaloneContext } from '../../context.js';
+import type { CliTools } from '../../tooling.js';
+import { serialSchema, type SerialConfig } from '../schema.js';
+import { createParser, type LineParser } from '../parsers/index.js';
+import { SerialSource } from '../source.js';
+import { LineRecorder, type MonitorEvent } from '../monitor.js';
 
 interface MonitorOpts {
   direct?: boolean;
@@ -73,21 +20,14 @@ interface MonitorOpts {
 }
 
 /** The serial source as configured (--config/--source), with flags overriding port and baud. */
-function monitorConfig(opts: MonitorOpts): { cfg: SerialConfig; parser: LineParser | undefined } {
+function monitorConfig(tools: CliTools, opts: MonitorOpts): { cfg: SerialConfig; parser: LineParser | undefined } {
   let raw: Record<string, unknown> | undefined;
   if (opts.config || opts.source) {
     if (!opts.config || !opts.source) throw new CliError('--config and --source go together', 2);
-    let loaded;
-    try {
-      loaded = loadConfigFile(opts.config);
-    } catch (e) {
-      if (e instanceof ConfigInvalidError) throw new CliError(e.errors.map((x) => formatError(x, e.file)).join('\n'));
-      throw e;
-    }
-    const src = loaded.config.sources.find((s) => s.id === opts.source);
+    const src = tools.loadSources(opts.config).find((s) => s.id === opts.source);
     if (!src) throw new CliError(`no source "${opts.source}" in ${opts.config}`);
     if (src.driver !== 'serial') throw new CliError(`source "${opts.source}" uses driver ${src.driver}, not serial`);
-    raw = { ...(src as SerialConfig) };
+    raw = { ...(src as unknown as SerialConfig) };
   }
   const baud = opts.baud === undefined ? undefined : Number(opts.baud);
   if (baud !== undefined && !(Number.isInteger(baud) && baud > 0)) throw new CliError(`--baud: expected a positive integer, got ${opts.baud}`, 2);
@@ -107,29 +47,33 @@ function monitorConfig(opts: MonitorOpts): { cfg: SerialConfig; parser: LinePars
   return { cfg: r.data, parser };
 }
 
-/** A line as the daemon's `serial.monitor` streams it (same as a --json record here). */
-interface LineRecord {
-  raw?: string;
-  points?: Record<string, Value>;
-  error?: { kind: string; message: string };
+/** One monitor event as printed: a JSON line, or the human form. */
+function printer(json: boolean | undefined, out: (s: string) => void): (r: MonitorEvent) => void {
+  return (r) => {
+    if (json) return out(JSON.stringify(r));
+    if (r.raw !== undefined) out(`< ${JSON.stringify(r.raw)}`);
+    for (const [k, v] of Object.entries(r.points ?? {})) out(`    ${k} = ${JSON.stringify(v)}`);
+    if (r.error) out(`    ! ${r.error.kind}: ${r.error.message}`);
+  };
 }
 
 /**
  * Through the running daemon when one of its sources holds the port (SPEC: the two never fight over
  * it); the daemon's framing and parser apply. False when the caller must open the port itself.
  */
-async function monitorViaDaemon(opts: MonitorOpts, cfg: SerialConfig, out: (s: string) => void): Promise<boolean> {
+async function monitorViaDaemon(tools: CliTools, opts: MonitorOpts, cfg: SerialConfig, out: (s: string) => void): Promise<boolean> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const print = printer(opts.json, out);
   try {
-    const routed = await throughDaemon({ direct: opts.direct, socket: opts.socket, config: opts.config }, cfg.port, 'serial.monitor',
+    const routed = await tools.throughDaemon({ direct: opts.direct, socket: opts.socket, config: opts.config }, cfg.port, 'serial.monitor',
       { port: cfg.port, ...(opts.source ? { source: opts.source } : {}) },
       {
         signal: stop.signal,
         onEvent: (e) => {
-          const r = e as LineRecord;
+          const r = e as MonitorEvent;
           if (r.raw === undefined && r.error === undefined) {
             // the first event names what is watched
             if (opts.baud !== undefined || opts.parse !== undefined || opts.delimiter !== undefined) {
@@ -137,10 +81,7 @@ async function monitorViaDaemon(opts: MonitorOpts, cfg: SerialConfig, out: (s: s
             }
             return;
           }
-          if (opts.json) return out(JSON.stringify(r));
-          if (r.raw !== undefined) out(`< ${JSON.stringify(r.raw)}`);
-          for (const [k, v] of Object.entries(r.points ?? {})) out(`    ${k} = ${JSON.stringify(v)}`);
-          if (r.error) out(`    ! ${r.error.kind}: ${r.error.message}`);
+          print(r);
         },
       });
     return routed !== undefined;
@@ -150,51 +91,37 @@ async function monitorViaDaemon(opts: MonitorOpts, cfg: SerialConfig, out: (s: s
   }
 }
 
-async function monitor(opts: MonitorOpts): Promise<void> {
-  const { cfg, parser } = monitorConfig(opts);
+async function monitor(tools: CliTools, opts: MonitorOpts): Promise<void> {
+  const { cfg, parser } = monitorConfig(tools, opts);
   const out = (s: string) => process.stdout.write(s + '\n');
-  if (await monitorViaDaemon(opts, cfg, out)) return;
-  // One record per line in --json mode; errors and points attach to the line being parsed.
-  let rec: { raw: string; points: Record<string, Value>; error?: { kind: string; message: string } } | undefined;
-  const flush = () => {
-    if (rec) out(JSON.stringify(rec));
-    rec = undefined;
-  };
+  if (await monitorViaDaemon(tools, opts, cfg, out)) return;
+  // --json: one record per line, the source's points and errors attached to the line being parsed.
+  const recorder = opts.json ? new LineRecorder(printer(true, out)) : undefined;
   let opened = false;
   let openError: string | undefined;
-  const ctx: SourceContext = {
+  const ctx = standaloneContext({
     sourceId: cfg.id,
-    log: silentLogger,
-    clock: systemClock,
-    dataDir: '/nonexistent',
     emit(point, value) {
-      if (opts.json) {
-        if (rec) rec.points[point] = value;
-      } else out(`    ${point} = ${JSON.stringify(value)}`);
+      if (recorder) recorder.point(point, value);
+      else out(`    ${point} = ${JSON.stringify(value)}`);
     },
     error(kind, message) {
       // An open failure before the port ever opened is the exit line: said once, not per retry.
       if (!opened && kind === 'open') return void (openError ??= message);
-      if (opts.json) {
-        if (rec) rec.error = { kind, message };
-        else out(JSON.stringify({ error: { kind, message } }));
-      } else out(`    ! ${kind}: ${message}`);
+      if (recorder) recorder.error(kind, message);
+      else out(`    ! ${kind}: ${message}`);
     },
     setState(state, detail) {
       if (state === 'ok') opened = true;
       if (!opened && state === 'backing-off') return;
       process.stderr.write(`# ${state}${detail ? `: ${detail}` : ''}\n`);
     },
-  };
+  });
   const nothing: LineParser = { parse: () => undefined };
   const source = new SerialSource(cfg, ctx, parser ?? nothing, {
     line(raw) {
-      const text = raw.toString('utf8');
-      if (opts.json) {
-        flush();
-        rec = { raw: text, points: {} };
-        queueMicrotask(flush);
-      } else out(`< ${JSON.stringify(text)}`);
+      if (recorder) recorder.line(raw);
+      else out(`< ${JSON.stringify(raw.toString('utf8'))}`);
     },
   });
   await source.open();
@@ -212,20 +139,15 @@ async function monitor(opts: MonitorOpts): Promise<void> {
   });
   const why = await stop;
   await source.close();
-  flush();
+  recorder?.flush();
   if (why === 'open-failed') {
     const hint = /lock/i.test(openError!) ? ' (another process holds it: is the edge-agent daemon running?)' : '';
     throw new CliError(`${openError}${hint}`);
   }
 }
 
-export function register(program: Command): void {
-  const serial = program.command('serial').description('serial line diagnostics');
-  serial
-    .command('list')
-    .description('list serial ports (USB adapters with vendor/product ids)')
-    .option('--json', 'machine-readable output')
-    .action(list);
+/** `serial monitor`. */
+export function registerMonitor(serial: Command, tools: CliTools): void {
   serial
     .command('monitor')
     .description('print raw lines from a port and what the parser makes of them (Ctrl-C to stop)')
@@ -237,11 +159,11 @@ export function register(program: Command): void {
     .option('--delimiter <text>', 'line end, escapes allowed (default: \\n; \\r\\n accepted)')
     .option('--json', 'one JSON object per line: {raw, points, error?}')
     .option('--direct', 'open the port even if the daemon runs (it must not hold the port)')
-    .option('--socket <path>', `daemon control socket (default: control.socket of --config, else ${DEFAULT_SOCKET})`)
+    .option('--socket <path>', `daemon control socket (default: control.socket of --config, else ${tools.defaultSocket})`)
     .addHelpText('after', `
 While the daemon runs and one of its serial sources holds the port, the lines come from that
 source (a tap on it: the daemon keeps reading, nothing is split between two readers) and are
 shown with the daemon's own parser; --baud, --parse and --delimiter then do not apply. A line on
 stderr says which path was taken. --direct opens the port itself. Exit 0 on Ctrl-C.`)
-    .action(monitor);
+    .action((o: MonitorOpts) => monitor(tools, o));
 }
