@@ -50,22 +50,14 @@ export class Agent {
   /** Counters of uplinks replaced by config swaps, so totals never go backwards. */
   readonly uplinkBase = { connects: 0, disconnects: 0, batchesPublished: 0, batchesAcked: 0, bytesPublished: 0 };
   readonly clock: Clock;
-  flushTimer: Periodic;
   private readonly tickTimer: Periodic;
   private readonly statusTimer: Periodic;
   /** Wall-clock trust (jumps, timesyncd); readings taken while untrusted carry `unsynced`. */
   readonly clockSync: ClockSync;
   private readonly unsynced: () => boolean;
   private stopping = false;
-  /**
-   * Until the first batch is cut, cut it as soon as readings and the link are both there: an
-   * operator who restarts a board sees data at once, not a flush interval later. One extra
-   * transaction per start; afterwards the flush timer alone decides.
-   */
-  private firstBatch: 'waiting' | 'scheduled' | 'done' = 'waiting';
   private readonly sink = (r: Reading) => {
     this.outbox.add(r);
-    if (this.firstBatch === 'waiting') this.scheduleFirstBatch();
     let c = this.readingsOut.get(r.source);
     if (!c) this.readingsOut.set(r.source, (c = { n: 0 }));
     c.n++;
@@ -93,7 +85,6 @@ export class Agent {
     });
     this.router = this.buildRouter(config);
     this.uplink = this.buildUplink(config);
-    this.flushTimer = this.buildFlushTimer(config);
     this.tickTimer = new Periodic(PIPELINE_TICK_MS, () => this.router.tick(), this.clock);
     this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this.uplink.publishStatus(), this.clock);
   }
@@ -101,7 +92,12 @@ export class Agent {
   /** Open the outbox, start sources and uplink. Resolves once everything is started (not connected). */
   static async start(config: Config, opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(config, opts);
-    agent.flushTimer.start();
+    // The outbox flushes on its own cadence (and cuts the first batch as soon as there is a link).
+    agent.outbox.startFlushing({ flushInterval: config.buffer.flushInterval, maxDelay: config.uplink.batch.maxDelay }, {
+      clock: agent.clock,
+      linkUp: () => agent.uplink.linkState === 'connected',
+      flushed: () => agent.uplink.kick(),
+    });
     agent.tickTimer.start();
     agent.statusTimer.start();
     agent.clockSync.start();
@@ -109,14 +105,6 @@ export class Agent {
     agent.uplink.start();
     opts.log.info({ agent: config.agent.id, version: VERSION, sources: agent.sources.length, outbox: agent.outbox.file, backlog: agent.outbox.stats().readings }, 'edge-agent started');
     return agent;
-  }
-
-  /** Batches are cut at every flush, so flush at least as often as batch.maxDelay asks. */
-  buildFlushTimer(config: Config): Periodic {
-    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks; and at half
-    // flushInterval, because with deferWrites an unacknowledged batch reaches the disk one flush after it was cut.
-    const flushMs = Math.max(5, Math.min(config.buffer.flushInterval / 2, config.uplink.batch.maxDelay));
-    return new Periodic(flushMs, () => this.flush(), this.clock);
   }
 
   get log(): Logger {
@@ -178,22 +166,6 @@ export class Agent {
     }
   }
 
-  private scheduleFirstBatch(): void {
-    this.firstBatch = 'scheduled';
-    const attempt = () => {
-      if (this.firstBatch !== 'scheduled' || this.stopping) return;
-      if (this.uplink.linkState === 'connected') this.flush();
-      else setTimeout(attempt, 20).unref();
-    };
-    setImmediate(attempt);
-  }
-
-  flush(): void {
-    this.firstBatch = 'done';
-    this.outbox.flush();
-    this.uplink.kick();
-  }
-
   statusFields(): Record<string, unknown> {
     const o = this.outbox.stats();
     return {
@@ -201,7 +173,7 @@ export class Agent {
       startedAt: this.startedAt,
       configVersion: this.configVersion,
       sources: this.sources.length,
-      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
+      outbox: { stream: o.stream, readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
     };
   }
 
@@ -221,7 +193,7 @@ export class Agent {
   }
 
   get scheduler() {
-    return { flush: this.flushTimer, tick: this.tickTimer };
+    return { flush: this.outbox.flushTimer!, tick: this.tickTimer };
   }
 
   /**
@@ -234,7 +206,7 @@ export class Agent {
     const log = this.opts.log;
     await Promise.allSettled(this.sources.map((s) => s.close()));
     this.router.flush();
-    this.flushTimer.stop();
+    this.outbox.stopFlushing();
     this.tickTimer.stop();
     this.statusTimer.stop();
     this.clockSync.stop();
@@ -245,7 +217,10 @@ export class Agent {
     this.outbox.flush(); // commit the deletions of batches acknowledged while settling
     const o = this.outbox.stats();
     const produced = this.sources.reduce((n, s) => n + s.readingCount, 0);
-    this.outbox.close();
-    log.info({ backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, nextSeq: o.nextSeq }, 'edge-agent stopped; unsent readings stay in the outbox');
+    const lost = this.outbox.close();
+    const fields = { backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, lost, stream: o.stream, nextSeq: o.nextSeq };
+    // The truth about where unsent readings are: the outbox, or nowhere (the data dir refused them).
+    if (lost > 0) log.error(fields, 'edge-agent stopped; readings held in memory are lost (the data dir refused writes)');
+    else log.info(fields, 'edge-agent stopped; unsent readings stay in the outbox');
   }
 }

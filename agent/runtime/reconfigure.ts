@@ -47,12 +47,8 @@ async function install(agent: Agent, next: Config, router: ReturnType<Agent['bui
   agent.router = router;
   agent.sources = runners;
   agent.config = next;
-  agent.outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes });
+  agent.outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes, flushInterval: next.buffer.flushInterval });
   agent.log.level = next.agent.logLevel;
-  const timer = agent.buildFlushTimer(next);
-  agent.flushTimer.stop();
-  agent.flushTimer = timer;
-  timer.start();
   if (newUplink) {
     const old = agent.uplink;
     const base = agent.uplinkBase;
