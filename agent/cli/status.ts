@@ -10,9 +10,9 @@ interface StatusDoc {
   config: { version: number; origin: string; hash: string };
   configState: { version: number; status: string; errors: string[]; at: number } | null;
   link: { state: string; since: number; inflight: number; connects: number; disconnects: number; batchesAcked: number; lastLatencyMs: number };
-  outbox: { rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
+  outbox: { stream?: string; writable?: boolean; writeError?: string; rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
   sources: SourceStatus[];
-  health?: { healthy: boolean };
+  health?: { healthy: boolean; outboxWritable?: boolean };
 }
 
 const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : '-');
@@ -26,12 +26,14 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   const out: string[] = [];
   const kv = (k: string, v: string) => out.push(`${k.padEnd(14)} ${v}`);
   kv('agent', `${s.agent} (edge-agent ${s.version}, pid ${s.pid}, up since ${iso(s.startedAt)})`);
-  kv('health', s.health ? (s.health.healthy ? 'healthy' : 'UNHEALTHY') : '-');
+  kv('health', s.health ? (s.health.healthy ? 'healthy' : `UNHEALTHY${s.health.outboxWritable === false ? ' (degraded: the outbox takes no writes)' : ''}`) : '-');
   kv('config', `version ${s.config.version} from ${s.config.origin}${s.config.hash ? ` (sha256 ${s.config.hash.slice(0, 12)})` : ''}`);
   if (s.configState) kv('last change', `${s.configState.status} version ${s.configState.version} at ${iso(s.configState.at)}${s.configState.errors.length ? `: ${s.configState.errors.join('; ')}` : ''}`);
   kv('link', `${s.link.state} for ${ago(s.link.since, now).replace(' ago', '')}, ${s.link.inflight} in flight, ${s.link.connects} connects, ${s.link.disconnects} drops, last ack latency ${Math.round(s.link.lastLatencyMs)} ms`);
   const o = s.outbox;
   kv('outbox', `${o.rows} batches, ${o.readings} readings, ${o.payloadBytes} of ${o.capBytes} bytes, oldest ${iso(o.oldestTs)}`);
+  kv('stream', `${o.stream ?? '-'} (consumers dedupe on agent, stream, seq)`);
+  if (o.writeError) kv('outbox error', o.writeError);
   kv('drops', `overflow ${o.droppedOverflow}, thinned ${o.droppedThinned}, memory ${o.droppedMemory}`);
   out.push('');
   out.push(`${'SOURCE'.padEnd(16)} ${'DRIVER'.padEnd(12)} ${'STATE'.padEnd(12)} ${'READINGS'.padStart(9)} ${'LAST READING'.padEnd(14)} ERRORS`);

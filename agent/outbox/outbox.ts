@@ -340,15 +340,18 @@ export class Outbox implements BatchSource {
     };
   }
 
-  /** Last flush (one more try to reach the disk) and close. Returns the readings lost: held in memory, the disk refusing. */
-  close(): number {
+  /**
+   * Last flush (one more try to reach the disk) and close. Returns the readings lost (held in
+   * memory, the disk refusing) and whether the outbox was written at the end.
+   */
+  close(): { lost: number; written: boolean } {
     try {
       this.cadence?.stop();
       this.lastOpenAttempt = -Infinity;
       this.flush(true);
       const lost = this.held.readings() + this.batcher.pendingReadings;
       if (lost > 0) this.opts.log.error({ outbox: this.file, lost, err: this.lastWriteError }, 'readings held in memory are lost: the data dir refused writes at shutdown');
-      return lost;
+      return { lost, written: this.writable };
     } finally {
       this.store?.close();
       this.store = undefined;

@@ -217,10 +217,11 @@ export class Agent {
     this.outbox.flush(); // commit the deletions of batches acknowledged while settling
     const o = this.outbox.stats();
     const produced = this.sources.reduce((n, s) => n + s.readingCount, 0);
-    const lost = this.outbox.close();
+    const { lost, written } = this.outbox.close();
     const fields = { backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, lost, stream: o.stream, nextSeq: o.nextSeq };
     // The truth about where unsent readings are: the outbox, or nowhere (the data dir refused them).
     if (lost > 0) log.error(fields, 'edge-agent stopped; readings held in memory are lost (the data dir refused writes)');
+    else if (!written) log.warn(fields, 'edge-agent stopped; the outbox could not be written, but every reading was sent');
     else log.info(fields, 'edge-agent stopped; unsent readings stay in the outbox');
   }
 }
