@@ -57,13 +57,19 @@ export class HeldQueue {
     this.bytes = this.batches.reduce((n, b) => n + b.bytes, 0);
   }
 
-  /** Replace a batch's payload (re-encoded into another stream). */
-  replace(b: HeldBatch, stream: string, payload: string): void {
-    b.stream = stream;
-    b.payload = payload;
-    this.bytes -= b.bytes;
-    b.bytes = Buffer.byteLength(payload);
-    this.bytes += b.bytes;
+  /** Move the batches from seq `from` on into another stream (payload re-encoded, same seq); returns how many. */
+  restream(from: number, stream: string, encode: (payload: string) => string): number {
+    let n = 0;
+    for (const b of this.batches) {
+      if (b.seq < from) continue;
+      b.stream = stream;
+      b.payload = encode(b.payload);
+      this.bytes -= b.bytes;
+      b.bytes = Buffer.byteLength(b.payload);
+      this.bytes += b.bytes;
+      n++;
+    }
+    return n;
   }
 
   /** Drop the oldest beyond `limit` bytes (always keeping the newest); returns them. */

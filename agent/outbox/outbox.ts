@@ -1,57 +1,32 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../../core/log.js';
 import type { StoredBatch, BatchSource } from '../../core/batch.js';
 import type { Reading } from '../../core/reading.js';
 import { BatchEncoder } from './encode.js';
 import { Batcher } from './batcher.js';
 import { HeldQueue, type HeldBatch } from './held.js';
 import { SeqSpace } from './seq.js';
-import { OutboxStore, ROW_OVERHEAD, hint } from './store.js';
-import { overflowPolicy, type OverflowPolicy, type OverflowPolicyName } from './overflow.js';
+import { OutboxStore, ROW_OVERHEAD } from './store.js';
+import { errorLine, hint } from './disk.js';
+import { overflowPolicy, type OverflowPolicy } from './overflow.js';
+import { adopt } from './open.js';
 import { DropLog, dropsKey, newCounters, type DropKind, type OutboxCounters } from './stats.js';
 import { FlushCadence, type CadenceHooks } from './cadence.js';
 
-export type { OverflowPolicyName as OverflowPolicy } from './overflow.js';
-export type { StoredBatch } from '../../core/batch.js';
-export type { OutboxCounters } from './stats.js';
-export { ROW_OVERHEAD, OUTBOX_FORMAT, WAL_AUTOCHECKPOINT_PAGES, walBudget } from './store.js';
-export { SEQ_RESERVE } from './seq.js';
+import { DEFAULT_MEMORY_LIMIT, type OutboxOptions } from './options.js';
 
-export interface OutboxOptions {
-  agentId: string;
-  dataDir: string;
-  maxBytes: number;
-  overflow: OverflowPolicyName;
-  batch: { maxReadings: number; maxBytes: number };
-  /** Readings held in memory while the disk refuses writes (disk full, read-only). */
-  memoryLimitBytes?: number;
-  /**
-   * Write a batch only if the broker has not acknowledged it by the next flush: on a healthy link
-   * nothing but the occasional seq reservation reaches the SD card. The caller must then flush at
-   * half the loss bound (a batch is written at most two flushes after its first reading).
-   */
-  deferWrites?: boolean;
-  log: Logger;
-  now?: () => number;
-}
+export { ROW_OVERHEAD } from './store.js';
+export type { OutboxOptions } from './options.js';
 
-/** How often a data dir that could not be opened is tried again. */
-const REOPEN_INTERVAL_MS = 5000;
-/** Default for buffer.memoryMaxBytes: readings held in RAM while the disk refuses writes. */
-export const DEFAULT_MEMORY_LIMIT = 16 * 1024 * 1024;
+const REOPEN_INTERVAL_MS = 5000; // retrying a data dir that could not be opened
 
 /**
- * The outbox: the one queue between pipelines and the uplink. Its parts: the Batcher (readings
- * encoded on arrival, cut into batches), SeqSpace (seq and stream, reserved on disk), the
- * OutboxStore (SQLite), the OverflowPolicy, the HeldQueue (batches not on disk yet; all of them
- * while the disk refuses writes) and the FlushCadence (when to flush).
- *
- * `flush()` cuts pending readings into batches and writes them, the seq reservation and the
- * deletions of acknowledged batches in ONE transaction: one commit per flush spares the SD card.
- * With deferWrites a batch the broker acknowledges before the next flush is never written at all.
- * A stored batch is deleted only after the broker acknowledged it. The uplink reads stored
- * batches, then held ones, oldest first (`next`).
+ * The outbox, the one queue between pipelines and uplink: Batcher (readings encoded on arrival,
+ * cut into batches), SeqSpace (seq and stream), OutboxStore (SQLite), OverflowPolicy, HeldQueue
+ * (batches not on disk yet) and FlushCadence. `flush()` writes new batches, the seq reservation
+ * and the deletions of acknowledged batches in ONE transaction (one commit per flush spares the
+ * SD card); with deferWrites a batch acknowledged before the next flush is never written. The
+ * uplink reads stored batches, then held ones, oldest first (`next`).
  */
 export class Outbox implements BatchSource {
   readonly file: string;
@@ -94,19 +69,7 @@ export class Outbox implements BatchSource {
     let store: OutboxStore | undefined;
     try {
       store = OutboxStore.open(this.opts.dataDir, this.opts.maxBytes);
-      const meta = store.readMeta();
-      const { minKey, maxKey } = store.keys();
-      if (this.seq.opened(meta, maxKey ?? 0) === 'rekey' && minKey !== null && minKey < this.seq.next) {
-        // Batches were sent from memory meanwhile under keys 1, 2, ...: rows stored by an earlier
-        // run go after them (their payloads keep their own stream and seq: resends dedupe).
-        store.rekey(this.seq.next - minKey);
-        this.seq.next = store.keys().maxKey! + 1;
-      } else if (maxKey !== null) this.seq.next = Math.max(this.seq.next, maxKey + 1);
-      const c = this.counters;
-      c.droppedOverflow = Math.max(c.droppedOverflow, meta.droppedOverflow);
-      c.droppedThinned = Math.max(c.droppedThinned, meta.droppedThinned);
-      c.droppedMemory = Math.max(c.droppedMemory, meta.droppedMemory);
-      this.persistedDrops = `${meta.droppedOverflow}/${meta.droppedThinned}/${meta.droppedMemory}`;
+      this.persistedDrops = adopt(store, this.seq, this.counters);
       this.store = store;
       if (this.lastWriteError) this.opts.log.info({ outbox: this.file, stream: this.seq.stream }, 'outbox opened');
       return true;
@@ -195,13 +158,7 @@ export class Outbox implements BatchSource {
   private seqNotReserved(): void {
     const moved = this.seq.failed();
     if (!moved) return;
-    let n = 0;
-    for (const b of this.held.batches) {
-      if (b.seq >= moved.from) {
-        this.held.replace(b, moved.stream, this.enc.restream(b.payload, moved.stream));
-        n++;
-      }
-    }
+    const n = this.held.restream(moved.from, moved.stream, (p) => this.enc.restream(p, moved.stream));
     this.opts.log.warn({ outbox: this.file, stream: moved.stream, fromSeq: moved.from, batches: n }, 'new stream: seq could not be reserved on disk, continuity is not provable');
   }
 
@@ -223,16 +180,11 @@ export class Outbox implements BatchSource {
   /** One error line per distinct cause (not per flush), then silence until it changes or recovers. */
   private writeFailed(e: Error & { code?: string }, what: string): void {
     this.counters.writeErrors++;
-    // Node's fs errors already start with their code ("EACCES: permission denied, ..."); SQLite's do not.
-    const msg = e.code && !e.message.startsWith(e.code) ? `${e.code}: ${e.message}` : e.message;
-    if (msg !== this.lastWriteError) {
-      const limit = this.opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
-      this.opts.log.error(
-        { outbox: this.file, err: msg, heldBatches: this.held.length, memoryLimitBytes: limit, stream: this.seq.stream },
-        `${what} (${hint(msg)}); holding readings in memory (oldest dropped and counted beyond buffer.memoryMaxBytes) and retrying`,
-      );
-      this.lastWriteError = msg;
-    }
+    const msg = errorLine(e);
+    if (msg === this.lastWriteError) return;
+    const fields = { outbox: this.file, err: msg, heldBatches: this.held.length, memoryLimitBytes: this.opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT, stream: this.seq.stream };
+    this.opts.log.error(fields, `${what} (${hint(msg)}); holding readings in memory (oldest dropped and counted beyond buffer.memoryMaxBytes) and retrying`);
+    this.lastWriteError = msg;
   }
 
   private boundMemory(): void {
@@ -276,11 +228,7 @@ export class Outbox implements BatchSource {
     this.opts.overflow = l.overflow;
     this.opts.batch = l.batch;
     this.batcher.limits = l.batch;
-    try {
-      this.store?.setBudget(l.maxBytes);
-    } catch {
-      /* applied at the next open */
-    }
+    this.store?.setBudget(l.maxBytes);
     if (this.cadence && l.flushInterval !== undefined && l.batch.maxDelay !== undefined) this.cadence.reschedule({ flushInterval: l.flushInterval, maxDelay: l.batch.maxDelay });
   }
 
@@ -310,14 +258,7 @@ export class Outbox implements BatchSource {
 
   stats() {
     const store = this.store;
-    let oldestTs: number | null = null;
-    if (store) {
-      try {
-        oldestTs = store.oldestTs();
-      } catch {
-        /* unreadable: leave null */
-      }
-    }
+    let oldestTs = store?.oldestTs() ?? null;
     if (oldestTs === null && this.held.length > 0) oldestTs = this.held.batches[0].firstTs;
     return {
       file: this.file,

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoredBatch } from '../../core/batch.js';
 import type { HeldBatch } from './held.js';
 import { thinBatches } from './thin.js';
+import { ensureDir, fileSize, freeBytes } from './disk.js';
 
 /** On-disk format of outbox.db (PRAGMA user_version); bump with a migration in open(). */
 export const OUTBOX_FORMAT = 1;
@@ -80,6 +80,7 @@ export class OutboxStore {
   /** The WAL's share of buffer.maxBytes: autocheckpoint and truncation follow it. */
   setBudget(maxBytes: number): void {
     this.walLimit = walBudget(maxBytes);
+    if (!this.db.open) return;
     // Checkpoint copies WAL pages into the database file: every page is written twice. A larger
     // autocheckpoint lets a page rewritten by many flushes (the batches table's leaf, meta) be
     // copied once per checkpoint (agent/outbox/README.md); a small buffer.maxBytes gets a small WAL.
@@ -195,8 +196,13 @@ export class OutboxStore {
     }
   }
 
+  /** First reading's time of the oldest stored batch; null when empty or unreadable right now. */
   oldestTs(): number | null {
-    return (this.stmt.oldestTs.get() as { t: number | null }).t;
+    try {
+      return (this.stmt.oldestTs.get() as { t: number | null }).t;
+    } catch {
+      return null;
+    }
   }
 
   /** Our running totals may be off after a failed transaction: re-read them. */
@@ -273,42 +279,4 @@ function setup(db: Database.Database): void {
     );
   `);
   if (format < OUTBOX_FORMAT) db.pragma(`user_version = ${OUTBOX_FORMAT}`);
-}
-
-function fileSize(f: string): number {
-  try {
-    return fs.statSync(f).size;
-  } catch {
-    return 0;
-  }
-}
-
-function freeBytes(f: string): number {
-  try {
-    const s = fs.statfsSync(path.dirname(f));
-    return s.bavail * s.bsize;
-  } catch {
-    return Infinity;
-  }
-}
-
-/** mkdir -p, but with the real cause: Node 20's recursive mkdir says ENOENT where the parent is read-only. */
-function ensureDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(path.dirname(dir))) throw e;
-    fs.mkdirSync(dir); // throws EROFS / EACCES if that is the cause
-  }
-}
-
-/** What an operator should look at for a given SQLite/fs error. */
-export function hint(msg: string): string {
-  if (/FULL|ENOSPC|disk is full/i.test(msg)) return "the data dir's filesystem is full";
-  if (/READONLY|EROFS|read-only|EACCES|EPERM|permission/i.test(msg)) return 'the data dir is read-only or not writable by this user';
-  if (/EEXIST|ENOTDIR|not a directory/i.test(msg)) return 'agent.dataDir is not a directory';
-  if (/CANTOPEN|ENOENT/i.test(msg)) return 'the data dir does not exist and cannot be created';
-  if (/IOERR|EIO/i.test(msg)) return 'I/O error: the storage may be failing';
-  if (/CORRUPT|NOTADB/i.test(msg)) return 'the outbox file is damaged; move it aside to start a fresh one';
-  return 'check agent.dataDir';
 }
