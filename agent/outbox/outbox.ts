@@ -109,7 +109,8 @@ export class Outbox implements BatchSource {
     const held = this.held.batches;
     const due = !this.opts.deferWrites || final ? held : held.filter((b) => b.tick < this.tick);
     const seqDue = this.seq.due();
-    if (due.length === 0 && this.acked.length === 0 && !seqDue && dropsKey(this.counters) === this.persistedDrops) return;
+    // After a failure, every flush writes something (see probe below) until a commit works again.
+    if (due.length === 0 && this.acked.length === 0 && !seqDue && !this.lastWriteError && dropsKey(this.counters) === this.persistedDrops) return;
     const acked = this.acked;
     // A failed transaction is retried with the same batches: its drop counts must not stick.
     const before = { ...this.counters };
@@ -122,17 +123,14 @@ export class Outbox implements BatchSource {
         if (freed) this.policy.freed();
         this.admit(store, due, cap);
         // Reserve ahead: stream and seq are on disk before any batch carrying them is published.
-        if (seqDue) {
+        // While writes fail, rewriting the reservation probes the disk, so recovery (and health) is noticed.
+        if (seqDue || this.lastWriteError) {
           store.setMeta('stream', reservation.stream);
           store.setMeta('next_seq', reservation.nextSeq);
         }
-        if (dropsKey(this.counters) !== this.persistedDrops) {
-          store.setMeta('dropped_overflow', this.counters.droppedOverflow);
-          store.setMeta('dropped_thinned', this.counters.droppedThinned);
-          store.setMeta('dropped_memory', this.counters.droppedMemory);
-        }
+        if (dropsKey(this.counters) !== this.persistedDrops) store.setDrops(this.counters);
       });
-      if (seqDue) this.seq.committed(reservation);
+      if (seqDue || this.lastWriteError) this.seq.committed(reservation);
       this.persistedDrops = dropsKey(this.counters);
       this.held.written(due);
       this.acked = [];

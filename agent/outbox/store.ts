@@ -122,6 +122,13 @@ export class OutboxStore {
     this.stmt.setMeta.run(key, value);
   }
 
+  /** Drop counters survive restarts (written only when they changed). */
+  setDrops(c: { droppedOverflow: number; droppedThinned: number; droppedMemory: number }): void {
+    this.stmt.setMeta.run('dropped_overflow', c.droppedOverflow);
+    this.stmt.setMeta.run('dropped_thinned', c.droppedThinned);
+    this.stmt.setMeta.run('dropped_memory', c.droppedMemory);
+  }
+
   keys(): { minKey: number | null; maxKey: number | null } {
     return this.stmt.agg.get() as { minKey: number | null; maxKey: number | null };
   }

@@ -256,3 +256,22 @@ test('downgrade: an outbox of a newer format is refused with a clear error and l
   assert.deepEqual(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all(), [{ name: 'future' }], 'no table added');
   check.close();
 });
+
+test('after a failed write, the next flush probes the disk even with nothing to write: writable (health) comes back by itself', () => {
+  const o = open(tempDir(), { deferWrites: true });
+  const db = dbOf(o);
+  const orig = db.transaction.bind(db);
+  let fail = true;
+  (db as unknown as { transaction: unknown }).transaction = (fn: () => void) => (fail ? () => { throw new Error('SQLITE_FULL: database or disk is full'); } : orig(fn));
+  for (let i = 0; i < 5; i++) o.add(r(i));
+  o.flush();
+  const [b] = o.next(0, 10);
+  o.flush(); // not acknowledged by now: due for the disk, which refuses
+  assert.equal(o.stats().writable, false);
+  o.ack(b.seq, b.n); // the broker took it from memory: nothing left to write
+  fail = false;
+  o.flush();
+  assert.equal(o.stats().writable, true, 'recovered without waiting for new data');
+  assert.equal(o.stats().writeError, undefined);
+  o.close();
+});
