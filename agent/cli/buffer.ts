@@ -44,7 +44,7 @@ export function register(program: Command): void {
   const buffer = program.command('buffer').description('inspect the on-disk outbox');
   buffer
     .command('stats')
-    .description('outbox size, rows, oldest reading, drop counters')
+    .description('outbox size, rows, oldest reading, stream and seq, drop counters')
     .option('-d, --data-dir <dir>', 'agent.dataDir of the agent', DEFAULT_DATA_DIR)
     .option('--json', 'machine-readable output')
     .action((opts: { dataDir: string; json?: boolean }) => {
