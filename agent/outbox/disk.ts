@@ -25,6 +25,16 @@ export function freeBytes(f: string): number {
   }
 }
 
+/** Size of the filesystem holding `f` (Infinity when unknown). */
+export function fsSize(f: string): number {
+  try {
+    const s = fs.statfsSync(path.dirname(f));
+    return s.blocks * s.bsize;
+  } catch {
+    return Infinity;
+  }
+}
+
 /** mkdir -p, but with the real cause: Node 20's recursive mkdir says ENOENT where the parent is read-only. */
 export function ensureDir(dir: string): void {
   try {

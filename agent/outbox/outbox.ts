@@ -4,13 +4,13 @@ import type { StoredBatch, BatchSource } from '../../core/batch.js';
 import type { Reading } from '../../core/reading.js';
 import { BatchEncoder } from './encode.js';
 import { Batcher } from './batcher.js';
-import { HeldQueue, type HeldBatch } from './held.js';
+import { HeldQueue } from './held.js';
 import { SeqSpace } from './seq.js';
-import { OutboxStore, ROW_OVERHEAD } from './store.js';
+import { OutboxStore } from './store.js';
 import { errorLine, hint } from './disk.js';
-import { overflowPolicy, type OverflowPolicy } from './overflow.js';
+import { admit, overflowPolicy, type OverflowPolicy } from './overflow.js';
 import { adopt } from './open.js';
-import { DropLog, dropsKey, newCounters, type DropKind, type OutboxCounters } from './stats.js';
+import { DropLog, dropsKey, newCounters, type OutboxCounters } from './stats.js';
 import { FlushCadence, type CadenceHooks } from './cadence.js';
 
 import { DEFAULT_MEMORY_LIMIT, type OutboxOptions } from './options.js';
@@ -57,7 +57,7 @@ export class Outbox implements BatchSource {
     this.enc = new BatchEncoder(opts.agentId);
     this.batcher = new Batcher(this.enc, this.seq, this.held, this.now, opts.batch);
     this.policy = overflowPolicy(opts.overflow);
-    this.drops = new DropLog(this.counters, opts.log, this.now, () => ({ policy: this.opts.overflow, capBytes: this.opts.maxBytes }));
+    this.drops = new DropLog(this.counters, opts.log, this.now, () => ({ policy: this.opts.overflow, capBytes: this.opts.maxBytes, batchCapBytes: this.store?.lastCap }));
     // A data dir that cannot be opened (read-only, full, missing mount, a file) must not stop the
     // daemon: readings are then held in a bounded memory queue, sent from there, and the open is retried.
     this.tryOpen();
@@ -116,12 +116,14 @@ export class Outbox implements BatchSource {
     const before = { ...this.counters };
     const reservation = this.seq.reservation();
     try {
-      const cap = due.length > 0 ? store.capacity(this.opts.maxBytes) : 0;
+      const cap = due.length > 0 ? store.capacity() : 0;
+      const room = due.length > 0 ? store.diskRoom() : 0;
+      let written = 0;
       store.transaction(() => {
         let freed = false;
         for (const seq of acked) freed = store.delete(seq) || freed;
         if (freed) this.policy.freed();
-        this.admit(store, due, cap);
+        written = admit(this.policy, store, due, { cap, room, created: this.now(), counters: this.counters, dropped: (kind, n) => this.drops.dropped(kind, n) });
         // Reserve ahead: stream and seq are on disk before any batch carrying them is published.
         // While writes fail, rewriting the reservation probes the disk, so recovery (and health) is noticed.
         if (seqDue || this.lastWriteError) {
@@ -132,11 +134,16 @@ export class Outbox implements BatchSource {
       });
       if (seqDue || this.lastWriteError) this.seq.committed(reservation);
       this.persistedDrops = dropsKey(this.counters);
-      this.held.written(due);
+      this.held.written(written === due.length ? due : due.slice(0, written));
       this.acked = [];
       this.ackedSet.clear();
       store.trimWal();
-      if (this.lastWriteError) {
+      if (written < due.length) {
+        // Not an SQLite error: we stopped short of the disk. The rest waits in memory, as for one.
+        const e = Object.assign(new Error("the data dir's filesystem has no room beyond the outbox's WAL reserve; new batches wait in memory"), { code: 'ENOSPC' });
+        this.writeFailed(e, 'outbox write failed');
+        this.boundMemory();
+      } else if (this.lastWriteError) {
         this.opts.log.info({ outbox: this.file, droppedMemory: this.counters.droppedMemory, stream: this.seq.stream }, 'outbox writes work again; held readings are now on disk');
         this.lastWriteError = '';
       }
@@ -158,21 +165,6 @@ export class Outbox implements BatchSource {
     if (!moved) return;
     const n = this.held.restream(moved.from, moved.stream, (p) => this.enc.restream(p, moved.stream));
     this.opts.log.warn({ outbox: this.file, stream: moved.stream, fromSeq: moved.from, batches: n }, 'new stream: seq could not be reserved on disk, continuity is not provable');
-  }
-
-  /** Insert due batches, applying the overflow policy against the cap. Inside the transaction. */
-  private admit(store: OutboxStore, batches: readonly HeldBatch[], cap: number): void {
-    const created = this.now();
-    const dropped = (kind: DropKind, n: number) => this.drops.dropped(kind, n);
-    for (const b of batches) {
-      if (!this.policy.admit(b.bytes + ROW_OVERHEAD, cap, store, dropped)) {
-        this.drops.dropped('overflow', b.n);
-        continue;
-      }
-      store.insert(b, created);
-      this.counters.batchesStored++;
-      this.counters.readingsStored += b.n;
-    }
   }
 
   /** One error line per distinct cause (not per flush), then silence until it changes or recovers. */

@@ -1,5 +1,6 @@
-import type { OutboxStore } from './store.js';
-import type { DropKind } from './stats.js';
+import { ROW_OVERHEAD, type OutboxStore } from './store.js';
+import type { DropKind, OutboxCounters } from './stats.js';
+import type { HeldBatch } from './held.js';
 
 type Dropped = (kind: DropKind, n: number) => void;
 
@@ -72,4 +73,33 @@ export function overflowPolicy(name: OverflowPolicyName): OverflowPolicy {
   if (name === 'drop-newest') return new DropNewest();
   if (name === 'thin') return new Thin();
   return new DropOldest();
+}
+
+/**
+ * Insert due batches (inside the write transaction), oldest first, each through the policy
+ * against `cap`. Growth on disk, net of what the policy deleted, stays within `room`: the batches
+ * from the first one that does not fit on are left held. Returns how many were handled (stored
+ * or dropped), a prefix of `batches`.
+ */
+export function admit(
+  policy: OverflowPolicy,
+  store: OutboxStore,
+  batches: readonly HeldBatch[],
+  o: { cap: number; room: number; created: number; counters: OutboxCounters; dropped: Dropped },
+): number {
+  const base = store.accounted();
+  let i = 0;
+  for (; i < batches.length; i++) {
+    const b = batches[i];
+    const need = b.bytes + ROW_OVERHEAD;
+    if (!policy.admit(need, o.cap, store, o.dropped)) {
+      o.dropped('overflow', b.n);
+      continue;
+    }
+    if (store.accounted() + need - base > o.room) break;
+    store.insert(b, o.created);
+    o.counters.batchesStored++;
+    o.counters.readingsStored += b.n;
+  }
+  return i;
 }

@@ -3,10 +3,9 @@ import Database from 'better-sqlite3';
 import type { StoredBatch } from '../../core/batch.js';
 import type { HeldBatch } from './held.js';
 import { thinBatches } from './thin.js';
-import { ensureDir, fileSize, freeBytes } from './disk.js';
+import { setup } from './format.js';
+import { ensureDir, fileSize, freeBytes, fsSize } from './disk.js';
 
-/** On-disk format of outbox.db (PRAGMA user_version); bump with a migration in open(). */
-export const OUTBOX_FORMAT = 1;
 /** Fixed per-row cost added to payload bytes when enforcing buffer.maxBytes (row header, index). */
 export const ROW_OVERHEAD = 48;
 /** WAL pages between automatic checkpoints at most (SQLite's default is 1000); see walBudget(). */
@@ -45,6 +44,7 @@ export class OutboxStore {
   bytes = 0;
   readings = 0;
   private walLimit = WAL_MAX_BYTES;
+  private budget = Infinity;
   private readonly stmt;
 
   private constructor(readonly file: string, private readonly db: Database.Database) {
@@ -79,7 +79,9 @@ export class OutboxStore {
 
   /** The WAL's share of buffer.maxBytes: autocheckpoint and truncation follow it. */
   setBudget(maxBytes: number): void {
-    this.walLimit = walBudget(maxBytes);
+    // A maxBytes larger than the filesystem (the 64 MiB default on a small card) means the filesystem.
+    this.budget = Math.min(maxBytes, fsSize(this.file));
+    this.walLimit = walBudget(this.budget);
     if (!this.db.open) return;
     // Checkpoint copies WAL pages into the database file: every page is written twice. A larger
     // autocheckpoint lets a page rewritten by many flushes (the batches table's leaf, meta) be
@@ -90,15 +92,36 @@ export class OutboxStore {
 
   /**
    * Bytes stored batches may take (payload + ROW_OVERHEAD each) so that db + WAL + shm stay inside
-   * maxBytes: the WAL's share and shm come off, and so does what the B-tree costs beyond our
-   * accounting (partly filled pages, schema), measured from the file's used pages.
+   * maxBytes (or the filesystem, if smaller): the WAL's share and shm come off, and so does what
+   * the B-tree costs beyond our accounting (partly filled pages, schema), measured from used pages.
    */
-  capacity(maxBytes: number): number {
-    if (maxBytes < MIN_FOOTPRINT_BYTES) return maxBytes;
+  capacity(): number {
+    if (this.budget < MIN_FOOTPRINT_BYTES) return this.budget;
     const pages = this.db.pragma('page_count', { simple: true }) as number;
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
     const slack = Math.max(0, (pages - free) * PAGE - this.accounted());
-    return Math.max(0, maxBytes - walBudget(maxBytes) - SHM_BYTES - slack - 2 * PAGE);
+    // A margin (1/32 of the budget) below what diskRoom() allows: when the filesystem is the budget,
+    // the overflow policy acts before the disk guard, whatever our estimates of page use miss.
+    this.lastCap = Math.max(0, this.budget - this.headroom() - Math.max(2 * PAGE, this.budget / 32) - slack);
+    return this.lastCap;
+  }
+
+  /** The cap computed by the last capacity() (logged with drops). */
+  lastCap = 0;
+
+  /**
+   * Bytes new rows may take on the filesystem now, keeping room for the WAL: a database that fills
+   * the disk can no longer delete acknowledged batches (a delete writes to the WAL) and stays stuck.
+   */
+  diskRoom(): number {
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    // The WAL and shm already on disk sit inside their reserve.
+    const reserve = Math.max(0, this.headroom() - fileSize(`${this.file}-wal`) - fileSize(`${this.file}-shm`));
+    return freeBytes(this.file) + free * PAGE - reserve;
+  }
+
+  private headroom(): number {
+    return this.walLimit + SHM_BYTES;
   }
 
   accounted(): number {
@@ -254,36 +277,3 @@ export class OutboxStore {
   }
 }
 
-function setup(db: Database.Database): void {
-  // WAL: a commit appends to the -wal file; the database file is only rewritten by checkpoints,
-  // so a torn write (power cut) can never corrupt committed data.
-  db.pragma('journal_mode = WAL');
-  // FULL, not NORMAL: in WAL mode NORMAL does not fsync the WAL at commit, so after a power cut
-  // the last commits (more than flushInterval of readings) could be gone (the file would still
-  // be consistent). FULL fsyncs once per commit, and we commit once per flush interval, not per reading.
-  db.pragma('synchronous = FULL');
-  // better-sqlite3 defaults to a 16 MiB page cache; the outbox is written and read front to
-  // back, so a small cache costs nothing and keeps RSS flat while a backlog drains.
-  db.pragma('cache_size = -2048');
-  // The file format is numbered (SQLite user_version) so an upgraded agent can migrate an old
-  // backlog and a downgraded one refuses a newer file instead of misreading or rewriting it.
-  // 0 = written before formats were numbered: the same tables as format 1.
-  const format = db.pragma('user_version', { simple: true }) as number;
-  if (format > OUTBOX_FORMAT) {
-    throw new Error(`outbox format ${format} was written by a newer edge-agent (this one reads format ${OUTBOX_FORMAT}); the file is left untouched: upgrade edge-agent again, or move the file away to start a new outbox`);
-  }
-  // meta.value holds integers, and the stream id as text (meta is not a STRICT table).
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS batches (
-      seq INTEGER PRIMARY KEY,
-      n INTEGER NOT NULL,
-      bytes INTEGER NOT NULL,
-      first_ts INTEGER NOT NULL,
-      created INTEGER NOT NULL,
-      thinned INTEGER NOT NULL DEFAULT 0,
-      payload BLOB NOT NULL
-    );
-  `);
-  if (format < OUTBOX_FORMAT) db.pragma(`user_version = ${OUTBOX_FORMAT}`);
-}

@@ -65,7 +65,8 @@ test('data dir on a tmpfs that fills up: one clear error, bounded memory queue w
   }
   const err = await d.waitLog((l) => l.msg?.toString().startsWith('outbox write failed') === true, 20_000);
   assert.match(String(err.msg), /filesystem is full/);
-  assert.match(String(err.err), /SQLITE_FULL/);
+  // SQLite's own SQLITE_FULL, or the outbox stopping short of the disk to keep room for its WAL (ENOSPC).
+  assert.match(String(err.err), /SQLITE_FULL|ENOSPC/);
   await d.waitLog((l) => l.msg === 'outbox full: readings dropped' && l.reason === 'memory', 20_000);
   assert.equal(d.proc.exitCode, null, 'still running');
   assert.equal(d.logs.filter((l) => l.msg?.toString().startsWith('outbox write failed')).length, 1, 'one error line, not one per flush');
@@ -195,4 +196,41 @@ sources:
   assert.equal(await d.stop(), 0);
   const after = files();
   assert.ok(after[0] + after[1] + after[2] <= 2 * 1024 * 1024, `after the drain ${after}`);
+});
+
+test('buffer.maxBytes larger than the filesystem (default 64MiB on a 2 MiB tmpfs): the outbox stops short of the disk, drops by policy, and drains and deletes when the broker returns', { skip, timeout: 90_000 }, async (t) => {
+  const mnt = tmpfs('2m');
+  t.after(() => umount(mnt));
+  const dir = tempDir();
+  const port = await freePort();
+  const data = `${mnt}/data`;
+  const points = Array.from({ length: 20 }, (_, i) => `{ name: p${i}, wave: counter }`).join(', ');
+  const cfg = writeConfig(dir, `
+agent: { id: small-card, dataDir: ${data} }
+uplink:
+  mqtt: { url: "mqtt://127.0.0.1:${port}", reconnectMin: 100ms, reconnectMax: 300ms }
+  batch: { maxReadings: 20, maxDelay: 100ms }
+buffer: { flushInterval: 100ms, memoryMaxBytes: 64KiB }
+control: { socket: ${dir}/agent.sock }
+sources:
+  - { id: gen, driver: sim, pollInterval: 2ms, points: [ ${points} ] }
+`);
+  const failures = (d: { logs: Record<string, unknown>[] }) => d.logs.filter((l) => String(l.msg).startsWith('outbox write failed'));
+  let d = startDaemon(['run', '--config', cfg]);
+  t.after(() => d.stop('SIGKILL'));
+  const drop = await d.waitLog((l) => l.msg === 'outbox full: readings dropped' && l.reason === 'overflow', 40_000);
+  t.diagnostic(`dropping at ${drop.batchCapBytes} B of batches on a 2 MiB filesystem (buffer.maxBytes ${drop.capBytes})`);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual(failures(d), [], 'the disk never filled: no SQLITE_FULL');
+  const st = JSON.parse((await cli(['status', '--socket', `${dir}/agent.sock`, '--json'])).stdout);
+  assert.equal(st.health.outboxWritable, true);
+  // A restart on the full outbox works too (issue 12: SQLITE_FULL forever, also after restarts).
+  assert.equal(await d.stop(), 0);
+  d = startDaemon(['run', '--config', cfg]);
+  await d.waitLog((l) => l.msg === 'edge-agent started');
+  const broker = await startBroker({ port });
+  t.after(() => broker.stop());
+  await waitFor(() => bufferStats(data).rows < 20, 30_000, 'backlog drained and its rows deleted');
+  assert.equal(await d.stop(), 0);
+  assert.deepEqual(failures(d), [], 'no write failure after the restart either');
 });
