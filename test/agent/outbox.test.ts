@@ -133,6 +133,11 @@ test('overflow thin: old data is kept at half resolution per source/point instea
     assert.deepEqual(ts, [...ts].sort((a, b) => a - b));
   }
   assert.equal(s.readings + s.droppedThinned + s.droppedOverflow, 200, 'every reading is stored or counted');
+  for (const b of o.next(0, 100)) {
+    const doc = JSON.parse(b.payload.toString());
+    assert.equal(doc.stream, s.stream, 'thinned batches keep their stream');
+    assert.equal(doc.seq, b.seq, 'and their seq');
+  }
   o.close();
 });
 
