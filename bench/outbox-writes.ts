@@ -26,7 +26,7 @@ export type Mode = 'online' | 'slow-ack' | 'offline';
 export function measure(opts: { perFlush: number; flushes: number; mode: Mode; dir: string; autocheckpoint?: number }) {
   const dataDir = fs.mkdtempSync(path.join(opts.dir, 'edge-writes-'));
   const o = new Outbox({ agentId: 'bench', dataDir, maxBytes: 1 << 30, overflow: 'drop-oldest', batch: { maxReadings: 500, maxBytes: 256 * 1024 }, log: silentLogger, deferWrites: true });
-  if (opts.autocheckpoint !== undefined) (o as unknown as { db: Database.Database }).db.pragma(`wal_autocheckpoint = ${opts.autocheckpoint}`);
+  if (opts.autocheckpoint !== undefined) (o as unknown as { store: { db: Database.Database } }).store.db.pragma(`wal_autocheckpoint = ${opts.autocheckpoint}`);
   let ts = Date.now();
   let i = 0;
   let sent = 0;

@@ -36,7 +36,7 @@ for (let b = 0; b < 64; b++) {
     frags.push(enc.reading({ source: `src-${s}`, point: `p${p}`, ts: ts + Math.floor(i / (SOURCES * POINTS)) * 1000, value: Math.round((20 + 10 * Math.sin((b * PER_BATCH + i) / 97)) * 100) / 100 }));
   }
   ts += 10_000;
-  batches.push({ seq: b + 1, n: PER_BATCH, payload: Buffer.from(enc.batch(b + 1, ts, frags)) });
+  batches.push({ seq: b + 1, n: PER_BATCH, payload: Buffer.from(enc.batch('bench1', b + 1, ts, frags)) });
 }
 
 function run(profile: UplinkProfile): { readingsPerSecond: number; bytesPerReading: number } {
@@ -66,7 +66,7 @@ const json = (() => {
   while (performance.now() < end) {
     for (let k = 0; k < 16; k++) {
       const frags = readings.slice(k * PER_BATCH, (k + 1) * PER_BATCH).map((r) => enc.reading(r));
-      bytes += Buffer.byteLength(enc.batch(k, ts, frags));
+      bytes += Buffer.byteLength(enc.batch('bench1', k, ts, frags));
       n += PER_BATCH;
     }
   }

@@ -15,8 +15,10 @@ export function bufferStats(dataDir: string) {
   try {
     const agg = db.prepare('SELECT count(*) AS rows, coalesce(sum(n),0) AS readings, coalesce(sum(bytes),0) AS bytes, min(first_ts) AS oldestTs, min(seq) AS firstSeq, max(seq) AS lastSeq, coalesce(sum(thinned > 0),0) AS thinnedBatches FROM batches').get() as Record<string, number | null>;
     const meta = Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: number }[]).map((r) => [r.key, r.value]));
+    // The stream is the only text value in meta (absent in outboxes written before streams).
+    const stream = typeof meta.stream === 'string' ? (meta.stream as unknown as string) : null;
     let fileBytes = 0;
-    for (const f of [file, `${file}-wal`]) if (fs.existsSync(f)) fileBytes += fs.statSync(f).size;
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fileBytes += fs.statSync(f).size;
     return {
       file,
       rows: agg.rows ?? 0,
@@ -26,6 +28,7 @@ export function bufferStats(dataDir: string) {
       fileBytes,
       oldestTs: agg.oldestTs,
       oldest: agg.oldestTs ? new Date(agg.oldestTs).toISOString() : null,
+      stream,
       firstSeq: agg.firstSeq,
       lastSeq: agg.lastSeq,
       nextSeq: meta.next_seq ?? null,
@@ -55,7 +58,7 @@ export function register(program: Command): void {
   const buffer = program.command('buffer').description('inspect the on-disk outbox');
   buffer
     .command('stats')
-    .description('outbox size, rows, oldest reading, drop counters')
+    .description('outbox size, rows, oldest reading, stream and seq, drop counters')
     .option('-d, --data-dir <dir>', `agent.dataDir of the agent (default: agent.dataDir of --config, else ${DEFAULT_DATA_DIR})`)
     .option('-c, --config <file>', 'config file of the agent (to find its data dir)')
     .option('--json', 'machine-readable output')
@@ -70,8 +73,9 @@ export function register(program: Command): void {
         ['batches', String(s.rows)],
         ['readings', String(s.readings)],
         ['payload', plural(s.payloadBytes, 'byte')],
-        ['on disk', `${plural(s.fileBytes, 'byte')} (db + wal)`],
+        ['on disk', `${plural(s.fileBytes, 'byte')} (db + wal + shm)`],
         ['oldest reading', s.oldest ?? '-'],
+        ['stream', s.stream ?? '- (none yet)'],
         ['seq', s.rows ? `${s.firstSeq}..${s.lastSeq} (a restart continues at ${s.nextSeq})` : `a restart continues at ${s.nextSeq ?? 1}`],
         ['dropped (overflow)', String(s.droppedOverflow)],
         ['dropped (thinned)', String(s.droppedThinned)],

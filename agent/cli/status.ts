@@ -11,10 +11,10 @@ interface StatusDoc {
   config: { version: number; origin: string; hash: string };
   configState: { version: number; status: string; errors: string[]; at: number } | null;
   link: { state: string; since: number; inflight: number; connects: number; disconnects: number; batchesAcked: number; lastLatencyMs: number };
-  outbox: { rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
+  outbox: { stream?: string; writable?: boolean; writeError?: string; rows: number; readings: number; payloadBytes: number; fileBytes: number; capBytes: number; oldestTs: number | null; droppedOverflow: number; droppedThinned: number; droppedMemory: number };
   sources: SourceStatus[];
   uplink?: { profile: string; groupId?: string; edgeNodeId?: string; bdSeq?: number; seq?: number; born?: boolean; devicesBorn?: number; dcmdRejected?: number; primaryHost?: { id: string; state: string } | null };
-  health?: { healthy: boolean };
+  health?: { healthy: boolean; outboxWritable?: boolean };
   remoteConfig?: { mode: string; note?: string; groups: string[] };
   commands?: { enabled: boolean; done: number; rejected: number; failed: number; recent: { id: string | null; source?: unknown; point?: unknown; value?: unknown; status: string; rule?: string; error?: string; at: number }[] };
 }
@@ -37,7 +37,7 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   const out: string[] = [];
   const kv = (k: string, v: string) => out.push(`${k.padEnd(14)} ${v}`);
   kv('agent', `${s.agent} (edge-agent ${s.version}, pid ${s.pid}, up since ${iso(s.startedAt)})`);
-  kv('health', s.health ? (s.health.healthy ? 'healthy' : 'UNHEALTHY') : '-');
+  kv('health', s.health ? (s.health.healthy ? 'healthy' : `UNHEALTHY${s.health.outboxWritable === false ? ' (degraded: the outbox takes no writes)' : ''}`) : '-');
   kv('config', `version ${s.config.version} from ${s.config.origin}${s.config.hash ? ` (sha256 ${s.config.hash.slice(0, 12)})` : ''}`);
   if (s.remoteConfig) kv('remote config', s.remoteConfig.mode === 'off' ? `off (${s.remoteConfig.note})` : `${s.remoteConfig.mode === 'unsigned' ? 'UNSIGNED pushes accepted (allowUnsigned: lab only)' : 'signed pushes only'}${s.remoteConfig.groups.length ? `, groups ${s.remoteConfig.groups.join(', ')}` : ''}`);
   if (s.configState) kv('last change', `${s.configState.status} version ${s.configState.version} at ${iso(s.configState.at)}${s.configState.errors.length ? `: ${s.configState.errors.join('; ')}` : ''}`);
@@ -49,6 +49,8 @@ export function formatStatus(s: StatusDoc, now = Date.now()): string {
   }
   const o = s.outbox;
   kv('outbox', `${plural(o.rows, 'batch', 'batches')}, ${plural(o.readings, 'reading')}, ${o.payloadBytes} of ${plural(o.capBytes, 'byte')}, oldest ${iso(o.oldestTs)}`);
+  kv('stream', `${o.stream ?? '-'} (consumers dedupe on agent, stream, seq)`);
+  if (o.writeError) kv('outbox error', o.writeError);
   kv('drops', `overflow ${o.droppedOverflow}, thinned ${o.droppedThinned}, memory ${o.droppedMemory}`);
   if (s.commands) kv('commands', commandsLine(s.commands, now));
   out.push('');

@@ -8,15 +8,16 @@ export interface Health {
 }
 
 /**
- * What /healthz and `status` report. Healthy when the data has somewhere to go (link up, or the
- * outbox still takes writes: a broker outage alone is what the outbox is for) and not every
- * source is down.
+ * What /healthz and `status` report. Healthy when the outbox takes writes (a broker outage alone
+ * is what the outbox is for; an outbox that cannot be opened or written is degraded even while
+ * the link carries the data from memory, since a restart or an outage would lose it) and not
+ * every source is down.
  */
 export function agentHealth(agent: Agent): Health {
   const link = agent.uplink.linkState;
-  const outboxWritable = agent.outbox.stats().heldBatches === 0;
+  const outboxWritable = agent.outbox.stats().writable;
   const total = agent.sources.length;
   const down = agent.sources.filter((s) => s.currentState === 'down').length;
-  const healthy = (link === 'connected' || outboxWritable) && (total === 0 || down < total);
+  const healthy = outboxWritable && (total === 0 || down < total);
   return { healthy, link, outboxWritable, sources: { total, down } };
 }

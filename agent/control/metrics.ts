@@ -108,8 +108,8 @@ export class Metrics {
   }
 
   /**
-   * Healthy when the data has somewhere to go (link up, or the outbox can hold it: no batches held
-   * in memory after failed writes) AND sources work (none configured, or at least one not down).
+   * Healthy when the outbox takes writes (open, last commit worked) AND sources work (none
+   * configured, or at least one not down); see health.ts.
    */
   health(): Health {
     return agentHealth(this.agent);

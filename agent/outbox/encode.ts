@@ -6,10 +6,13 @@ import type { Reading } from '../../core/reading.js';
  */
 export class BatchEncoder {
   private readonly names = new Map<string, string>();
-  private readonly head: string;
+  private readonly agent: string;
+  /** `{"agent":..,"stream":..,"seq":` for the last stream seen (streams change rarely). */
+  private head = '';
+  private headStream: string | undefined;
 
   constructor(agentId: string) {
-    this.head = `{"agent":${JSON.stringify(agentId)},"seq":`;
+    this.agent = `{"agent":${JSON.stringify(agentId)}`;
   }
 
   /** `,"point":"x"` style fragments are cached per distinct name (bounded by the config). */
@@ -22,6 +25,19 @@ export class BatchEncoder {
     return v;
   }
 
+  private headFor(stream: string): string {
+    if (stream !== this.headStream) {
+      this.headStream = stream;
+      this.head = `${this.agent},"stream":${JSON.stringify(stream)},"seq":`;
+    }
+    return this.head;
+  }
+
+  /** Bytes a batch document adds around its readings, at most (head, 16-digit seq and ts, brackets). */
+  overhead(stream: string): number {
+    return this.headFor(stream).length + 44;
+  }
+
   reading(r: Reading): string {
     const v = r.value;
     const value = typeof v === 'string' ? JSON.stringify(v) : String(v);
@@ -31,14 +47,23 @@ export class BatchEncoder {
     return s + '}';
   }
 
-  batch(seq: number, ts: number, fragments: readonly string[], from = 0, to = fragments.length): string {
-    let s = `${this.head}${seq},"ts":${ts},"readings":[`;
+  batch(stream: string, seq: number, ts: number, fragments: readonly string[], from = 0, to = fragments.length): string {
+    let s = `${this.headFor(stream)}${seq},"ts":${ts},"readings":[`;
     for (let i = from; i < to; i++) s += i === from ? fragments[i] : ',' + fragments[i];
     return s + ']}';
   }
 
-  /** The same batch under another seq (renumbering a batch that was never published). */
-  reseq(payload: string, seq: number): string {
-    return this.head + seq + payload.slice(payload.indexOf(',', this.head.length));
+  /** The same batch (same seq) in another stream: a batch never published whose seq could not be reserved. */
+  restream(payload: string, stream: string): string {
+    return this.headFor(stream) + payload.slice(payload.indexOf('"seq":') + 6);
   }
+}
+
+/**
+ * The same batch with other readings, everything before them (agent, stream, seq, ts) kept byte
+ * for byte: thinning must not change a stored batch's identity, whatever encoder wrote it.
+ */
+export function rebatch(payload: string, readings: readonly string[]): string {
+  const at = payload.indexOf('"readings":[') + 12;
+  return payload.slice(0, at) + readings.join(',') + ']}';
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { BatchEncoder } from './encode.js';
+import { rebatch } from './encode.js';
 
 interface Row { seq: number; n: number; bytes: number; payload: Buffer }
 
@@ -7,10 +7,10 @@ interface Row { seq: number; n: number; bytes: number; payload: Buffer }
  * `overflow: thin`: halve the resolution of the oldest part of the backlog instead of cutting it.
  * Over the oldest batches holding about `targetBytes` of payload, every other reading of each
  * source/point is removed (the first, third, fifth... are kept, so each series keeps its first
- * point and its time span). Batches keep their seq (a consumer that already has the full batch
- * dedupes on seq). Repeated passes halve again: old data degrades to 1/2, 1/4, ... resolution.
+ * point and its time span). Batches keep their stream and seq (a consumer that already has the full
+ * batch dedupes on them). Repeated passes halve again: old data degrades to 1/2, 1/4, ... resolution.
  */
-export function thinBatches(db: Database.Database, enc: BatchEncoder, targetBytes: number) {
+export function thinBatches(db: Database.Database, targetBytes: number) {
   const rows = db.prepare('SELECT seq, n, bytes, payload FROM batches ORDER BY seq').iterate() as IterableIterator<Row>;
   const parity = new Map<string, boolean>();
   const upd = db.prepare('UPDATE batches SET n = ?, bytes = ?, payload = ?, thinned = thinned + 1 WHERE seq = ?');
@@ -23,7 +23,8 @@ export function thinBatches(db: Database.Database, enc: BatchEncoder, targetByte
   for (const row of rows) {
     if (seen >= targetBytes && todo.length > 0) break;
     seen += row.bytes;
-    const doc = JSON.parse(row.payload.toString('utf8')) as { seq: number; ts: number; readings: Record<string, unknown>[] };
+    const text = row.payload.toString('utf8');
+    const doc = JSON.parse(text) as { readings: Record<string, unknown>[] };
     const kept: string[] = [];
     for (const r of doc.readings) {
       const key = `${r.source}/${r.point}`;
@@ -38,7 +39,7 @@ export function thinBatches(db: Database.Database, enc: BatchEncoder, targetByte
       todo.push({ seq: row.seq, n: 0, bytes: row.bytes });
       continue;
     }
-    const payload = enc.batch(doc.seq, doc.ts, kept);
+    const payload = rebatch(text, kept);
     const bytes = Buffer.byteLength(payload);
     freedBytes += row.bytes - bytes;
     todo.push({ seq: row.seq, n: kept.length, bytes, payload });

@@ -73,23 +73,15 @@ export class Agent {
   private readonly _readingsOut = new Map<string, { n: number }>();
   /** Link counters across uplink swaps: what status and metrics both read. */
   readonly linkStats = new LinkStats(() => this._uplink.counters);
-  private flushTimer: Periodic;
   private readonly tickTimer: Periodic;
   private readonly statusTimer: Periodic;
   private readonly unsynced: () => boolean;
   private stopping = false;
-  /**
-   * Until the first batch is cut, cut it as soon as readings and the link are both there: an
-   * operator who restarts a board sees data at once, not a flush interval later. One extra
-   * transaction per start; afterwards the flush timer alone decides.
-   */
-  private firstBatch: 'waiting' | 'scheduled' | 'done' = 'waiting';
   /** Current value per source/point (Sparkplug DBIRTH). */
   private readonly lastValues = new LastValues();
   private readonly sink = (r: Reading) => {
     this._outbox.add(r);
     this.lastValues.set(r);
-    if (this.firstBatch === 'waiting') this.scheduleFirstBatch();
     let c = this._readingsOut.get(r.source);
     if (!c) this._readingsOut.set(r.source, (c = { n: 0 }));
     c.n++;
@@ -111,7 +103,6 @@ export class Agent {
     this._outbox = this.parts.outbox(config, opts.log.child({ part: 'outbox' }));
     this.router = this.parts.router(config, this.sink, this.stageContext);
     this._uplink = this.buildUplink(config);
-    this.flushTimer = this.buildFlushTimer(config);
     this.tickTimer = new Periodic(PIPELINE_TICK_MS, () => this.router.tick(), this.clock);
     this.statusTimer = new Periodic(STATUS_INTERVAL_MS, () => this._uplink.publishStatus(), this.clock);
   }
@@ -119,7 +110,12 @@ export class Agent {
   /** Open the outbox, start sources and uplink. Resolves once everything is started (not connected). */
   static async start(config: Config, opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(config, opts);
-    agent.flushTimer.start();
+    // The outbox flushes on its own cadence (and cuts the first batch as soon as there is a link).
+    agent._outbox.startFlushing({ flushInterval: config.buffer.flushInterval, maxDelay: config.uplink.batch.maxDelay }, {
+      clock: agent.clock,
+      linkUp: () => agent._uplink.linkState === 'connected',
+      flushed: () => agent._uplink.kick(),
+    });
     agent.tickTimer.start();
     agent.statusTimer.start();
     agent.clockSync.start();
@@ -144,14 +140,7 @@ export class Agent {
   get stageDrops(): ReadonlyMap<string, number> { return this._stageDrops; }
   get readingsOut(): ReadonlyMap<string, { readonly n: number }> { return this._readingsOut; }
   get log(): Logger { return this.opts.log; }
-  get scheduler() { return { flush: this.flushTimer, tick: this.tickTimer }; }
-
-  buildFlushTimer(config: Config): Periodic {
-    // Batches are cut at every flush, so flush at least as often as batch.maxDelay asks; and at half
-    // flushInterval, because with deferWrites an unacknowledged batch reaches the disk one flush after it was cut.
-    const flushMs = Math.max(5, Math.min(config.buffer.flushInterval / 2, config.uplink.batch.maxDelay));
-    return new Periodic(flushMs, () => this.flush(), this.clock);
-  }
+  get scheduler() { return { flush: this._outbox.flushTimer!, tick: this.tickTimer }; }
 
   private buildUplink(config: Config): AgentUplink {
     return this.parts.uplink(config, this._outbox, this.opts.log.child({ part: 'uplink' }), {
@@ -226,12 +215,8 @@ export class Agent {
     this.router = router;
     this._sources = runners;
     this._config = next;
-    this._outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes });
+    this._outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes, flushInterval: next.buffer.flushInterval });
     this.log.level = next.agent.logLevel;
-    const timer = this.buildFlushTimer(next);
-    this.flushTimer.stop();
-    this.flushTimer = timer;
-    timer.start();
     if (newUplink) {
       const old = this._uplink;
       // Same client id on the same broker would kick each other: the old one goes first. Its
@@ -246,22 +231,6 @@ export class Agent {
     await this.openSources(runners);
   }
 
-  private scheduleFirstBatch(): void {
-    this.firstBatch = 'scheduled';
-    const attempt = () => {
-      if (this.firstBatch !== 'scheduled' || this.stopping) return;
-      if (this._uplink.linkState === 'connected') this.flush();
-      else setTimeout(attempt, 20).unref();
-    };
-    setImmediate(attempt);
-  }
-
-  flush(): void {
-    this.firstBatch = 'done';
-    this._outbox.flush();
-    this._uplink.kick();
-  }
-
   statusFields(): Record<string, unknown> {
     const o = this._outbox.stats();
     return {
@@ -269,7 +238,7 @@ export class Agent {
       startedAt: this.startedAt,
       configVersion: this._info.version,
       sources: this._sources.length,
-      outbox: { readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
+      outbox: { stream: o.stream, readings: o.readings, bytes: o.payloadBytes, oldestTs: o.oldestTs, droppedOverflow: o.droppedOverflow, droppedThinned: o.droppedThinned, droppedMemory: o.droppedMemory, heldReadings: o.heldReadings, writeError: o.writeError },
     };
   }
 
@@ -299,7 +268,7 @@ export class Agent {
     this.stopping = true;
     await Promise.allSettled(this._sources.map((s) => s.close()));
     this.router.flush();
-    this.flushTimer.stop();
+    this._outbox.stopFlushing();
     this.tickTimer.stop();
     this.statusTimer.stop();
     this.clockSync.stop();
@@ -310,7 +279,12 @@ export class Agent {
     this._outbox.flush(); // commit the deletions of batches acknowledged while settling
     const o = this._outbox.stats();
     const produced = this._sources.reduce((n, s) => n + s.readingCount, 0);
-    this._outbox.close();
-    this.opts.log.info({ backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, nextSeq: o.nextSeq }, 'edge-agent stopped; unsent readings stay in the outbox');
+    const { lost, written } = this._outbox.close();
+    const fields = { backlog: o.readings, readingsProduced: produced, readingsIn: o.readingsIn, lost, stream: o.stream, nextSeq: o.nextSeq };
+    // The truth about where unsent readings are: the outbox, or nowhere (the data dir refused them).
+    const log = this.opts.log;
+    if (lost > 0) log.error(fields, 'edge-agent stopped; readings held in memory are lost (the data dir refused writes)');
+    else if (!written) log.warn(fields, 'edge-agent stopped; the outbox could not be written, but every reading was sent');
+    else log.info(fields, 'edge-agent stopped; unsent readings stay in the outbox');
   }
 }

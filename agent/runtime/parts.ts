@@ -8,7 +8,7 @@ import { MqttUplink, type UplinkHooks } from '../uplink/mqtt-uplink.js';
 import { Router } from '../../pipelines/router.js';
 
 /** What the Agent uses of the outbox (the uplink sees only BatchSource). */
-export type AgentOutbox = BatchSource & Pick<Outbox, 'add' | 'flush' | 'stats' | 'setLimits' | 'close' | 'file'>;
+export type AgentOutbox = BatchSource & Pick<Outbox, 'add' | 'flush' | 'stats' | 'setLimits' | 'close' | 'file' | 'startFlushing' | 'stopFlushing' | 'flushTimer' | 'writable'>;
 /** What the Agent and the control plane use of an uplink. */
 export type AgentUplink = Pick<MqttUplink, 'topics' | 'linkState' | 'stateAgeMs' | 'inflightCount' | 'counters' | 'connected' | 'start' | 'stop' | 'kick' | 'settle' | 'publishStatus' | 'publishRetained' | 'profileStatus'>;
 export type AgentRouter = Pick<Router, 'push' | 'tick' | 'flush'>;

@@ -10,6 +10,8 @@ function open(dataDir: string, over: Partial<OutboxOptions> = {}) {
   return new Outbox({ agentId: 'a1', dataDir, maxBytes: 64 * 1024 * 1024, overflow: 'drop-oldest', batch: { maxReadings: 10, maxBytes: 256 * 1024 }, log: silentLogger, ...over });
 }
 const r = (i: number, point = 'p'): Reading => ({ source: 's', point, ts: 1_700_000_000_000 + i, value: i });
+/** The SQLite handle inside the outbox's store (tests that make the disk refuse writes). */
+const dbOf = (o: Outbox) => (o as unknown as { store: { db: Database.Database } }).store.db;
 const docs = (o: Outbox) => o.next(0, 1e6).map((b) => JSON.parse(b.payload.toString()) as { agent: string; seq: number; ts: number; readings: Reading[] });
 
 test('batches follow maxReadings, carry the SPEC fields, and keep acquisition order', () => {
@@ -131,6 +133,11 @@ test('overflow thin: old data is kept at half resolution per source/point instea
     assert.deepEqual(ts, [...ts].sort((a, b) => a - b));
   }
   assert.equal(s.readings + s.droppedThinned + s.droppedOverflow, 200, 'every reading is stored or counted');
+  for (const b of o.next(0, 100)) {
+    const doc = JSON.parse(b.payload.toString());
+    assert.equal(doc.stream, s.stream, 'thinned batches keep their stream');
+    assert.equal(doc.seq, b.seq, 'and their seq');
+  }
   o.close();
 });
 
@@ -138,7 +145,7 @@ test('write failures hold readings in memory (bounded, counted) and recover', ()
   const dir = tempDir();
   const o = open(dir, { memoryLimitBytes: 2000 });
   // Simulate a refusing disk: make the db read-only underneath by swapping in a failing transaction.
-  const db = (o as unknown as { db: Database.Database }).db;
+  const db = dbOf(o);
   const orig = db.transaction.bind(db);
   let fail = true;
   (db as unknown as { transaction: unknown }).transaction = (fn: () => void) => (fail ? () => { throw new Error('SQLITE_FULL: database or disk is full'); } : orig(fn));
@@ -157,7 +164,7 @@ test('write failures hold readings in memory (bounded, counted) and recover', ()
 test('deferWrites: a batch acknowledged before the next flush never reaches the disk; its seq is still never reused', () => {
   const dir = tempDir();
   let o = open(dir, { deferWrites: true });
-  const rows = () => (o as unknown as { db: Database.Database }).db.prepare('SELECT count(*) AS c FROM batches').get() as { c: number };
+  const rows = () => dbOf(o).prepare('SELECT count(*) AS c FROM batches').get() as { c: number };
   for (let i = 0; i < 10; i++) o.add(r(i));
   o.flush();
   assert.equal(rows().c, 0, 'not written at the flush that cut it');
@@ -187,24 +194,29 @@ test('deferWrites: a batch acknowledged before the next flush never reaches the 
   o.close();
 });
 
-test('deferWrites: a failed write renumbers only unpublished batches, payload and row seq agree', () => {
+test('deferWrites: a seq that cannot be reserved ends the stream; unpublished batches move to a new one, seq and payload agree', () => {
   const dir = tempDir();
   const o = open(dir, { deferWrites: true, now: () => 1_800_000_000_000 });
   for (let i = 0; i < 5; i++) o.add(r(i));
   o.flush(); // reserves seqs on disk
-  const db = (o as unknown as { db: Database.Database }).db;
+  const first = o.stats().stream;
+  const db = dbOf(o);
   const orig = db.transaction.bind(db);
   let fail = true;
   (db as unknown as { transaction: unknown }).transaction = (fn: () => void) => (fail ? () => { throw new Error('SQLITE_FULL: database or disk is full'); } : orig(fn));
   // Force a reservation-needing cut: exhaust the reserved range.
-  (o as unknown as { nextSeq: number }).nextSeq += 20_000;
+  (o as unknown as { seq: { next: number } }).seq.next += 20_000;
   for (let i = 5; i < 10; i++) o.add(r(i));
   o.flush();
+  assert.notEqual(o.stats().stream, first, 'a new stream: the seq could not be reserved');
   const held = o.next(0, 10);
+  const last = JSON.parse(held.at(-1)!.payload.toString());
+  assert.equal(last.stream, o.stats().stream, 'the unpublished batch moved into the new stream');
+  assert.equal(last.seq, held.at(-1)!.seq, 'keeping its seq');
+  assert.equal(JSON.parse(held[0].payload.toString()).stream, first, 'reserved batches stay in their stream');
   fail = false;
   o.flush();
   for (const b of o.next(0, 10)) assert.equal(JSON.parse(b.payload.toString()).seq, b.seq);
-  assert.ok(held.at(-1)!.seq >= 1_800_000_000_000, 'moved above the wall-clock floor');
   const seqs = o.next(0, 10).map((b) => b.seq);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
   o.close();
@@ -248,4 +260,23 @@ test('downgrade: an outbox of a newer format is refused with a clear error and l
   assert.equal(check.pragma('user_version', { simple: true }), 99);
   assert.deepEqual(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all(), [{ name: 'future' }], 'no table added');
   check.close();
+});
+
+test('after a failed write, the next flush probes the disk even with nothing to write: writable (health) comes back by itself', () => {
+  const o = open(tempDir(), { deferWrites: true });
+  const db = dbOf(o);
+  const orig = db.transaction.bind(db);
+  let fail = true;
+  (db as unknown as { transaction: unknown }).transaction = (fn: () => void) => (fail ? () => { throw new Error('SQLITE_FULL: database or disk is full'); } : orig(fn));
+  for (let i = 0; i < 5; i++) o.add(r(i));
+  o.flush();
+  const [b] = o.next(0, 10);
+  o.flush(); // not acknowledged by now: due for the disk, which refuses
+  assert.equal(o.stats().writable, false);
+  o.ack(b.seq, b.n); // the broker took it from memory: nothing left to write
+  fail = false;
+  o.flush();
+  assert.equal(o.stats().writable, true, 'recovered without waiting for new data');
+  assert.equal(o.stats().writeError, undefined);
+  o.close();
 });

@@ -77,6 +77,8 @@ export function spawnDaemon(cmd: string, argv: string[], env: NodeJS.ProcessEnv 
 
 export interface BatchDoc {
   agent: string;
+  /** SPEC "Batch": changes only when seq continuity cannot be proven. */
+  stream: string;
   seq: number;
   ts: number;
   readings: { source: string; point: string; ts: number; value: unknown; quality?: string }[];

@@ -38,7 +38,7 @@ test('sparkplug-b on a metered link with a rebirth mid-stream and a corrupt stor
       continue;
     }
     const frags = Array.from({ length: 5 }, () => enc.reading({ source: v % 2 ? 'a' : 'b', point: 'x', ts: Date.now(), value: v++ }));
-    batches.push({ seq, n: 5, payload: Buffer.from(enc.batch(seq, Date.now(), frags)) });
+    batches.push({ seq, n: 5, payload: Buffer.from(enc.batch('strm0001', seq, Date.now(), frags)) });
   }
   const { src, acked } = source(batches);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spb-up-'));

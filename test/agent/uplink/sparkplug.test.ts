@@ -30,7 +30,7 @@ function setup(devices: DeviceInfo[], opts: { primaryHost?: string; dataDir?: st
   let seq = 0;
   const batch = (readings: { source: string; point: string; value: number | boolean | string; ts?: number; quality?: 'bad' }[]) => {
     const frags = readings.map((r) => enc.reading({ ts: Date.now(), ...r }));
-    return { seq: ++seq, n: readings.length, payload: Buffer.from(enc.batch(seq, Date.now(), frags)) };
+    return { seq: ++seq, n: readings.length, payload: Buffer.from(enc.batch('strm0001', seq, Date.now(), frags)) };
   };
   return { profile, sent, restarts, connect: () => profile.onConnect(client, link), last, batch, dataDir };
 }
