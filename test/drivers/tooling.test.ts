@@ -18,7 +18,7 @@ test('cli hooks: one command group per driver family, with their subcommands', (
   const program = new Command('edge-agent');
   for (const register of toolingHooks('cli')) register(program, tools);
   const groups = Object.fromEntries(program.commands.map((c) => [c.name(), c.commands.map((s) => s.name())]));
-  assert.deepEqual(groups, { serial: ['list', 'monitor'], gpio: ['read', 'watch'], modbus: ['read', 'scan', 'plan'] });
+  assert.deepEqual(groups, { serial: ['list', 'monitor'], gpio: ['read', 'watch', 'write'], modbus: ['read', 'scan', 'write', 'plan'] });
   const rtu = drivers.find((d) => d.name === 'modbus-rtu')!;
   const tcp = drivers.find((d) => d.name === 'modbus-tcp')!;
   assert.equal(rtu.cli, tcp.cli, 'the Modbus drivers share one cli hook');
