@@ -273,8 +273,8 @@ ${sources}`);
   });
 
   it('log levels reach the journal: journalctl -p warning shows the warnings and errors and nothing else', () => {
-    // TODO(issue 12 item 9): needs the logger's `<N>` syslog-priority prefix when stdout is the
-    // journal; until that lands journald files every line at priority 6 and this check fails.
+    // core/log.ts prefixes `<N>` when stdout is the journal (JOURNAL_STREAM); without it journald
+    // would file every line at priority 6 and this check would fail.
     const lines = ok('journalctl -p warning -u edge-agent -o json --no-pager').trim().split('\n').filter(Boolean)
       .map((l) => JSON.parse(l) as { MESSAGE: string; PRIORITY: string });
     // -u also shows systemd's own lines about the unit (Watchdog timeout, Failed with result):
