@@ -19,6 +19,9 @@ import { waitFor } from '../helpers/source-context.js';
  *
  * Mandatory with CI=true; elsewhere skipped with the reason (needs root, systemd-nspawn,
  * debootstrap, zstd, mosquitto, cgroup v1 controllers as on the CI hosts).
+ *
+ * Over 300 lines on purpose: one booted container is shared by every check in order (boot costs
+ * seconds, and several checks build on the state the previous one left: the backlog, the seq).
  */
 // A folder of its own, outside the repository: other lanes rebuild their caches (ARM roots and
 // natives under /var/cache/edge-agent-ci/) by clearing them, and must not take this one along.
