@@ -160,14 +160,13 @@ export class RtuTransport extends TransportBase implements Transport {
     req[1] = fc;
     body.copy(req, 2);
     req.writeUInt16LE(crc16(req, 0, 2 + body.length), 2 + body.length);
-    p.timer = setTimeout(() => {
-      if (this.pending !== p) return;
-      this.pending = undefined;
+    // The same late-answer guard as a read: a reply that comes after the timeout must not be taken
+    // for the next request's.
+    this.armTimeout(p, timeoutMs, () => {
       this.dirty = true;
-      this.quietUntil = performance.now() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
+      this.quietUntil = this.clock.mono() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
       this.lateUnit = unit;
-      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+    });
     port.write(req);
     await p.promise;
   }

@@ -139,11 +139,7 @@ export class TcpTransport extends TransportBase implements Transport {
     req[6] = unit;
     req[7] = fc;
     body.copy(req, 8);
-    p.timer = setTimeout(() => {
-      if (this.pending !== p) return;
-      this.pending = undefined;
-      p.reject(new ModbusRequestError('timeout', `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+    this.armTimeout(p, timeoutMs);
     s.write(req);
     await p.promise;
   }
