@@ -117,27 +117,14 @@ export class RtuTransport extends TransportBase implements Transport {
   async read(unit: number, fc: number, address: number, quantity: number, timeoutMs: number): Promise<number> {
     if (!this.port || !this.isConnected) throw disconnectedError(this.label);
     if (this.pending) throw new ModbusRequestError('frame', 'request already in flight (bus queue bypassed)');
-    const p = new Pending(unit, fc, expectedBytes(fc, quantity), 0);
-    this.pending = p;
-    if (this.dirty) await this.waitForSilence(unit);
-    const port = this.port;
-    if (!port || !this.isConnected || this.pending !== p) {
-      this.pending = undefined;
-      throw disconnectedError(this.label);
-    }
-    this.rxLen = 0; // whatever arrived before this request is not its answer
     const req = Buffer.allocUnsafe(8);
     req[0] = unit;
     req[1] = fc;
     req.writeUInt16BE(address, 2);
     req.writeUInt16BE(quantity, 4);
     req.writeUInt16LE(crc16(req, 0, 6), 6);
-    this.armTimeout(p, timeoutMs, () => {
-      this.dirty = true;
-      this.quietUntil = this.clock.mono() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
-      this.lateUnit = unit;
-    });
-    port.write(req);
+    const p = new Pending(unit, fc, expectedBytes(fc, quantity), 0);
+    await this.send(p, req, timeoutMs);
     return p.promise;
   }
 
@@ -145,8 +132,25 @@ export class RtuTransport extends TransportBase implements Transport {
   async write(unit: number, fc: number, body: Buffer, timeoutMs: number): Promise<void> {
     if (!this.port || !this.isConnected) throw disconnectedError(this.label);
     if (this.pending) throw new ModbusRequestError('frame', 'request already in flight (bus queue bypassed)');
+    const req = Buffer.allocUnsafe(4 + body.length);
+    req[0] = unit;
+    req[1] = fc;
+    body.copy(req, 2);
+    req.writeUInt16LE(crc16(req, 0, 2 + body.length), 2 + body.length);
     const p = new Pending(unit, fc, 0, 0);
     p.echo = body.subarray(0, 4);
+    await this.send(p, req, timeoutMs);
+    await p.promise;
+  }
+
+  /**
+   * Puts one request on the line: waits out a late answer to an earlier timed-out request, drops
+   * whatever arrived before (it is not this request's answer), arms the timeout, writes. After a
+   * timeout the line stays "dirty" until it has been quiet, so a late reply is never taken for the
+   * next request's.
+   */
+  private async send(p: Pending, req: Buffer, timeoutMs: number): Promise<void> {
+    const unit = req[0]!;
     this.pending = p;
     if (this.dirty) await this.waitForSilence(unit);
     const port = this.port;
@@ -155,20 +159,12 @@ export class RtuTransport extends TransportBase implements Transport {
       throw disconnectedError(this.label);
     }
     this.rxLen = 0;
-    const req = Buffer.allocUnsafe(4 + body.length);
-    req[0] = unit;
-    req[1] = fc;
-    body.copy(req, 2);
-    req.writeUInt16LE(crc16(req, 0, 2 + body.length), 2 + body.length);
-    // The same late-answer guard as a read: a reply that comes after the timeout must not be taken
-    // for the next request's.
     this.armTimeout(p, timeoutMs, () => {
       this.dirty = true;
       this.quietUntil = this.clock.mono() + Math.min(timeoutMs, LATE_GUARD_MAX_MS);
       this.lateUnit = unit;
     });
     port.write(req);
-    await p.promise;
   }
 
   /**
