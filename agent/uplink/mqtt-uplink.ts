@@ -160,7 +160,7 @@ export class MqttUplink {
       this.kick();
     });
     client.on('message', (topic, payload, packet) => {
-      if (!this.profile.onMessage(topic, payload)) this.hooks.onMessage?.(topic, payload, packet.retain);
+      if (!this.profile.onMessage(topic, payload, packet.retain)) this.hooks.onMessage?.(topic, payload, packet.retain);
     });
     client.on('error', (err) => {
       // Auth failures, TLS errors, refused connections: one line per distinct error, then backoff.

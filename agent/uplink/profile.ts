@@ -45,7 +45,7 @@ export interface UplinkProfile {
   /** Called from the pump when ready, at most every few hundred ms (device births and deaths). */
   tick?(): void;
   /** Messages of the profile's own topics; true when handled. */
-  onMessage(topic: string, payload: Buffer): boolean;
+  onMessage(topic: string, payload: Buffer, retained: boolean): boolean;
   /** A stored batch as the messages to publish, in order. Throws on a batch it cannot read. */
   encode(b: StoredBatch): OutMessage[];
   /** Bumped whenever out-of-band messages may have changed what `encode` would produce (seq). */

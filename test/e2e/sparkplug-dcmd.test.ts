@@ -12,12 +12,13 @@ import { havePymodbus, haveMbpoll, startSlave } from '../drivers/modbus/slave.js
 /**
  * Sparkplug DCMD metric writes go through the one command executor: with uplink.sparkplug.writes
  * a DCMD to a writable point lands on the device (read back by mbpoll, and seen by the host in
- * DDATA); a DCMD to a read-only point or out of range is refused and the device is unchanged.
+ * DDATA); a DCMD to a read-only point or out of range, a retained one or a stale one is refused
+ * and the device is unchanged.
  */
 const haveProtoc = requireTool('protoc', 'protobuf-compiler');
 const HAVE = havePymodbus();
 
-test('DCMD writes: done on a writable point (device and DDATA show it), rejected when read-only or out of range', { skip: !haveProtoc || !HAVE, timeout: 90_000 }, async (t) => {
+test('DCMD writes: done on a writable point (device and DDATA show it), rejected when read-only, out of range, retained or stale', { skip: !haveProtoc || !HAVE, timeout: 90_000 }, async (t) => {
   const broker = await startBroker();
   t.after(() => broker.stop());
   const mbPort = await freePort();
@@ -44,6 +45,11 @@ sources:
       - { name: level, table: holding, address: 1 }
 control: { socket: ${dir}/agent.sock }
 `);
+  const topic = 'spBv1.0/plant-2/DCMD/node-9/plc';
+  const dcmd = (metric: string, opts: { ts?: number; retain?: boolean } = {}) =>
+    publishOnce(broker.url, topic, protocEncode(`timestamp: ${opts.ts ?? Date.now()}\nmetrics { ${metric} }`), opts.retain);
+  // A retained DCMD waiting on the broker: it reaches the agent (flagged retained) when it subscribes.
+  await dcmd('name: "setpoint" datatype: 9 float_value: 30', { retain: true });
   const host = await sparkplugHost(broker.url, 'plant-2');
   t.after(() => host.close());
   const d = startDaemon(['run', '--config', cfg]);
@@ -53,7 +59,11 @@ control: { socket: ${dir}/agent.sock }
     ? Number(/^\[\d+\]:\s+(\S+)/m.exec(execFileSync('mbpoll', ['-m', 'tcp', '-p', String(mbPort), '-a', '1', '-0', '-1', '-o', '2', '-r', '60', '-t', '4:float', '127.0.0.1'], { encoding: 'utf8' }))![1])
     : undefined;
   const before = setpointOnDevice();
-  const dcmd = (metric: string) => publishOnce(broker.url, 'spBv1.0/plant-2/DCMD/node-9/plc', protocEncode(`timestamp: 1\nmetrics { ${metric} }`));
+  const retained = await d.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('sparkplug DCMD write rejected: retained'));
+  assert.deepEqual(retained.metrics, ['setpoint']);
+  // Issued a minute ago (waited in a broker): refused, not run late.
+  await dcmd('name: "setpoint" datatype: 9 float_value: 31', { ts: Date.now() - 60_000 });
+  await d.waitLog((l) => typeof l.msg === 'string' && l.msg.startsWith('sparkplug DCMD write rejected: stale: issued 60 s ago'));
 
   // Read-only point: refused by the executor's rule, logged as a command.
   await dcmd('name: "level" datatype: 6 int_value: 7');
@@ -74,5 +84,5 @@ control: { socket: ${dir}/agent.sock }
   await waitFor(() => host.messages.some((m) => m.type === 'DDATA' && m.device === 'plc' && host.decode(m).metrics.some((x) => Math.abs(Number(x.float_value ?? x.double_value) - 21.5) < 1e-6)), 10_000, 'DDATA with the new setpoint');
   const st = JSON.parse((await cli(['status', '--json', '--socket', `${dir}/agent.sock`])).stdout) as { uplink: { dcmdDone: number; dcmdRejected: number } };
   assert.equal(st.uplink.dcmdDone, 1);
-  assert.equal(st.uplink.dcmdRejected, 2);
+  assert.equal(st.uplink.dcmdRejected, 4, 'retained, stale, read-only, out of range');
 });

@@ -23,6 +23,9 @@ export interface SparkplugDeps {
 interface StoredReading { source: string; point: string; ts: number; value: Value; quality?: Quality }
 
 const REBIRTH = 'Node Control/Rebirth';
+/** DCMD freshness, as the SPEC's command rule (maxAge's default, 5 s ahead for clock skew). */
+const DCMD_MAX_AGE_MS = 30_000;
+const DCMD_MAX_AHEAD_MS = 5_000;
 const REBIRTH_ALIAS = 1;
 
 /**
@@ -266,7 +269,7 @@ export class SparkplugProfile implements UplinkProfile {
     this.log.warn(fields, msg);
   }
 
-  onMessage(topic: string, payload: Buffer): boolean {
+  onMessage(topic: string, payload: Buffer, retained = false): boolean {
     if (topic === this.stateTopic) {
       this.onState(payload);
       return true;
@@ -277,7 +280,7 @@ export class SparkplugProfile implements UplinkProfile {
     }
     const dcmd = `${this.topic('DCMD')}/`;
     if (topic.startsWith(dcmd)) {
-      this.onDcmd(topic.slice(dcmd.length), payload);
+      this.onDcmd(topic.slice(dcmd.length), payload, retained);
       return true;
     }
     return false;
@@ -311,9 +314,11 @@ export class SparkplugProfile implements UplinkProfile {
     }
   }
 
-  private decode(topic: string, payload: Buffer): Metric[] | undefined {
+  private decode(topic: string, payload: Buffer, withTs?: { ts?: number }): Metric[] | undefined {
     try {
-      return decodePayload(payload).metrics ?? [];
+      const p = decodePayload(payload);
+      if (withTs) withTs.ts = p.timestamp;
+      return p.metrics ?? [];
     } catch (e) {
       this.counters.badMessages++;
       this.log.warn({ topic, err: (e as Error).message }, 'sparkplug: command payload is not a Sparkplug B payload; ignored');
@@ -336,16 +341,25 @@ export class SparkplugProfile implements UplinkProfile {
     }
   }
 
-  private onDcmd(device: string, payload: Buffer): void {
-    const metrics = this.decode(`${this.topic('DCMD')}/${device}`, payload);
+  private onDcmd(device: string, payload: Buffer, retained: boolean): void {
+    const sent: { ts?: number } = {};
+    const metrics = this.decode(`${this.topic('DCMD')}/${device}`, payload, sent);
     if (!metrics) return;
     const dev = this.metrics.get(device);
     const names = metrics.map((m) => m.name ?? [...(dev?.byName.values() ?? [])].find((d) => d.alias === m.alias)?.name ?? `alias ${m.alias}`);
     const write = this.deps.write;
-    if (!this.cfg.sparkplug!.writes || !write) {
+    const refuse = (why: string) => {
       this.counters.dcmdRejected += metrics.length;
-      this.log.warn({ device, metrics: names }, 'sparkplug DCMD write rejected: uplink.sparkplug.writes is off');
-      return;
+      this.log.warn({ device, metrics: names, ts: sent.ts }, `sparkplug DCMD write rejected: ${why}`);
+    };
+    if (!this.cfg.sparkplug!.writes || !write) return refuse('uplink.sparkplug.writes is off');
+    // The command rules that need no signature (SPEC "Commands"): a retained command would fire at
+    // every reconnect, and one that waited in a broker must not fire late. The payload's timestamp
+    // (required by Sparkplug) is when the host issued it.
+    if (retained) return refuse('retained (a retained command would run again at every reconnect)');
+    const age = typeof sent.ts === 'number' ? Date.now() - sent.ts : undefined;
+    if (age === undefined || !(age <= DCMD_MAX_AGE_MS && age >= -DCMD_MAX_AHEAD_MS)) {
+      return refuse(age === undefined ? 'the payload has no timestamp' : `stale: issued ${Math.round(age / 1000)} s ago (window ${DCMD_MAX_AGE_MS / 1000} s back, ${DCMD_MAX_AHEAD_MS / 1000} s ahead)`);
     }
     // Each metric is one command through the executor (writable points, type, range, one log line
     // each); the read-back value comes back as a reading, so the host sees it in DDATA.
