@@ -79,9 +79,11 @@ export class Agent {
   private stopping = false;
   /** Current value per source/point (Sparkplug DBIRTH). */
   private readonly lastValues = new LastValues();
+  /** Only the Sparkplug profile reads last values (DBIRTH): the JSON profile pays nothing per reading. */
+  private keepLastValues = false;
   private readonly sink = (r: Reading) => {
     this._outbox.add(r);
-    this.lastValues.set(r);
+    if (this.keepLastValues) this.lastValues.set(r);
     let c = this._readingsOut.get(r.source);
     if (!c) this._readingsOut.set(r.source, (c = { n: 0 }));
     c.n++;
@@ -99,6 +101,7 @@ export class Agent {
     this.unsynced = opts.clockUnsynced ?? this.clockSync.unsynced;
     this.startedAt = this.clock.now();
     this._config = config;
+    this.keepLastValues = config.uplink.profile === 'sparkplug-b';
     this._info = { version: 0, origin: 'file', hash: '', ...opts.info };
     this._outbox = this.parts.outbox(config, opts.log.child({ part: 'outbox' }));
     this.router = this.parts.router(config, this.sink, this.stageContext);
@@ -215,6 +218,7 @@ export class Agent {
     this.router = router;
     this._sources = runners;
     this._config = next;
+    this.keepLastValues = next.uplink.profile === 'sparkplug-b';
     this._outbox.setLimits({ maxBytes: next.buffer.maxBytes, overflow: next.buffer.overflow, batch: next.uplink.batch, memoryLimitBytes: next.buffer.memoryMaxBytes, flushInterval: next.buffer.flushInterval });
     this.log.level = next.agent.logLevel;
     if (newUplink) {
